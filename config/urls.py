@@ -12,4 +12,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("labeling.api.urls")),
     path("api/", include("training.api.urls")),
+    path("api/", include("exports.api.urls")),
+    # The single-page app answers every other path (frontend routes); see config/spa.py.
 ]

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "labeling",
     "training",
+    "exports",
 ]
 
 MIDDLEWARE = [
