@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 FRONTEND_STAMP := frontend/dist/.built
 
-.PHONY: demo test install frontend browser services-check lint-imports clean
+.PHONY: demo test install frontend tools lint-imports clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,14 +25,20 @@ $(FRONTEND_STAMP): $(shell find frontend -type f -not -path '*/node_modules/*' -
 		cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build && touch dist/.built; \
 	else mkdir -p frontend/dist && touch $(FRONTEND_STAMP); fi
 
-# Debian's Chromium for the browser tests; no test tool downloads a browser of its own.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the browser tests..."; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| { echo "Could not install chromium: run 'apt-get install chromium' as root."; exit 1; }; }
+# Debian's Chromium for the browser tests (no test tool downloads a browser of its own) and
+# Debian's docker-compose, which checks docker-compose.yml where the compose plugin is absent.
+tools:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; } || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing from Debian:$$missing"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+		|| { echo "Could not install$$missing: run 'apt-get install$$missing' as root."; exit 1; }; \
+	fi
 
-test: install frontend browser
+test: install frontend tools
+	@if [ -f frontend/package.json ]; then npm --prefix frontend test; fi
 	HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m pytest
 
 demo: install frontend

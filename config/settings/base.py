@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "labeling",
     "training",
     "exports",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
