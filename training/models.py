@@ -60,7 +60,13 @@ class TrainingRound(models.Model):
 
     class Meta:
         ordering = ["project", "-number"]
-        constraints = [models.UniqueConstraint(fields=["project", "number"], name="round_unique_number_per_project")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="round_unique_number_per_project"),
+            # One round at a time per project: rounds build on each other's checkpoints.
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(status__in=["scheduled", "running"]), name="round_one_active_per_project"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.project} round {self.number}"
@@ -95,6 +101,9 @@ class TrainingJob(models.Model):
     log_tail = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)
+    # A fresh id per claim: a worker that lost its lease (the sweeper gave the job to another)
+    # matches no row any more, so it can neither heartbeat nor record a result.
+    lease_id = models.UUIDField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     message = models.TextField(blank=True)
@@ -107,7 +116,12 @@ class TrainingJob(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["round", "stage"], name="job_unique_stage_per_round"),
             models.CheckConstraint(condition=Q(step__gte=0), name="job_step_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(status="running") | Q(lease_id__isnull=False, heartbeat_at__isnull=False),
+                name="job_running_has_lease",
+            ),
         ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat")]
 
     def __str__(self) -> str:
         return f"{self.round} / {self.stage}"
@@ -134,6 +148,9 @@ class Checkpoint(models.Model):
     round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.SET_NULL, related_name="checkpoints")
     config = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    # Completions on the project's held-out eval prompts ([{"prompt", "completions"}]), written
+    # when this checkpoint is a round's final policy, so policies can be compared later.
+    eval_samples = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -141,3 +158,25 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage} {self.id}"
+
+
+class RoundSchedule(models.Model):
+    """When a project's rounds start on their own: every N hours and/or after N new rankings."""
+
+    project = models.OneToOneField("labeling.Project", on_delete=models.CASCADE, related_name="round_schedule")
+    every_hours = models.PositiveIntegerField(null=True, blank=True)
+    rankings_threshold = models.PositiveIntegerField(null=True, blank=True)
+    # Round config for rounds this schedule starts (same shape as TrainingRound.config).
+    config = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(every_hours__isnull=True) | Q(every_hours__gte=1), name="schedule_every_hours_positive"),
+            models.CheckConstraint(
+                condition=Q(rankings_threshold__isnull=True) | Q(rankings_threshold__gte=1), name="schedule_threshold_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"schedule of {self.project}"

@@ -167,6 +167,16 @@ TRAINING = {
     # Base model a project's first round starts from: a local path or a hub name.
     # Empty means the tiny model that `manage.py bootstrap_tiny_model` builds under DATA_DIR.
     "BASE_MODEL": env_str("TRAINING_BASE_MODEL", ""),
+    # A running job writes its heartbeat (progress, metrics, log tail) at most this often.
+    "HEARTBEAT_EVERY_S": env_int("TRAINING_HEARTBEAT_EVERY_S", 2),
+    # A running job whose heartbeat is older than this lost its worker: the sweeper re-queues it.
+    # Must exceed the longest gap between two training steps (model loading included).
+    "HEARTBEAT_TIMEOUT_S": env_int("TRAINING_HEARTBEAT_TIMEOUT_S", 600),
+    # Times a job is started before the sweeper gives up on it and fails the round.
+    "MAX_ATTEMPTS": env_int("TRAINING_MAX_ATTEMPTS", 3),
+    # Soft time limit of one stage job (the hard limit is 5 minutes later); stays below the
+    # broker's visibility timeout so a live job is never redelivered.
+    "JOB_SOFT_TIME_LIMIT_S": env_int("TRAINING_JOB_TIME_LIMIT_S", 10 * 3600),
 }
 
 LOGGING = {

@@ -1,0 +1,297 @@
+"""What each stage of a round does: its data from the frozen snapshot, its parent checkpoint,
+the `training.ml` call, and the checkpoint row it leaves behind.
+
+This module is the adapter between database rows and the pure library: rows in, plain
+dataclasses to `training.ml`, a checkpoint path and metrics back.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from labeling import selectors as labeling_selectors
+from labeling import services as labeling_services
+from labeling.models import Prompt, Split
+from training.ml.data import Demonstration, RankedPrompt, preference_pairs
+from training.models import Checkpoint, DataSnapshot, TrainingJob, TrainingRound
+from training.services import storage
+from training.services.jobs import Lease, json_safe
+from training.services.round_config import stage_config
+
+Stage = TrainingJob.Stage
+POLICY_STAGES = (Checkpoint.Stage.PPO, Checkpoint.Stage.DPO, Checkpoint.Stage.SFT)
+# Eval completions use a fixed seed so policies of different rounds are compared on equal terms.
+EVAL_SEED = 1234
+
+
+@dataclass
+class StageOutcome:
+    """stopped: ended early on a cancel request. checkpoint: the Checkpoint row's fields.
+    after: more writes to make in the transaction that marks the job succeeded."""
+
+    stopped: bool = False
+    message: str = ""
+    checkpoint: dict | None = None
+    after: Callable[[TrainingJob], None] | None = None
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def _hold_out(train: list, eval_: list) -> tuple[list, list]:
+    # Without an eval split, every 10th example measures the stage instead of training it.
+    if eval_ or len(train) < 10:
+        return train, eval_
+    return [x for i, x in enumerate(train) if i % 10 != 9], [x for i, x in enumerate(train) if i % 10 == 9]
+
+
+def snapshot_demonstrations(snapshot: DataSnapshot) -> tuple[list[Demonstration], list[Demonstration]]:
+    """The snapshot's demonstrations as (train, eval), split by their prompt's split."""
+    rows = (
+        labeling_selectors.training_demonstrations(project=snapshot.project)
+        .filter(id__in=snapshot.demonstration_ids)
+        .select_related("prompt")
+        .order_by("id")
+    )
+    train, eval_ = [], []
+    for d in rows:
+        (eval_ if d.prompt.split == Split.EVAL else train).append(Demonstration(d.prompt.text, d.text))
+    return _hold_out(train, eval_)
+
+
+def ranking_as_ranked_prompt(ranking) -> RankedPrompt | None:
+    """A labeling Ranking (entries prefetched) as the library's RankedPrompt, or None when it
+    says nothing about preference (fewer than two samples, or all tied)."""
+    entries = list(ranking.entries.all())
+    if len(entries) < 2:
+        return None
+    prompt = entries[0].sample.prompt.text
+    ranked = RankedPrompt(prompt, tuple(e.sample.text for e in entries), tuple(e.rank for e in entries))
+    return ranked if preference_pairs(ranked) else None
+
+
+def snapshot_rankings(snapshot: DataSnapshot) -> tuple[list[RankedPrompt], list[RankedPrompt]]:
+    """The snapshot's usable rankings as (train, eval), split by their prompt's split."""
+    rows = (
+        labeling_selectors.training_rankings(project=snapshot.project)
+        .filter(id__in=snapshot.ranking_ids)
+        .select_related("task__prompt")
+        .order_by("id")
+    )
+    train, eval_ = [], []
+    for r in rows:
+        ranked = ranking_as_ranked_prompt(r)
+        if ranked is not None:
+            (eval_ if r.task.prompt.split == Split.EVAL else train).append(ranked)
+    return _hold_out(train, eval_)
+
+
+# --- lineage ------------------------------------------------------------------------------
+
+
+def base_checkpoint(project) -> Checkpoint:
+    """The project's base-model checkpoint row, created (and the tiny model built) on demand."""
+    path = storage.base_model_path()
+    found = Checkpoint.objects.filter(project=project, stage=Checkpoint.Stage.BASE, path=path).first()
+    return found or Checkpoint.objects.create(project=project, stage=Checkpoint.Stage.BASE, path=path)
+
+
+def latest_checkpoint(project, stages, *, round_: TrainingRound | None = None) -> Checkpoint | None:
+    """The newest checkpoint of `stages` (in their order of preference), in `round_` or, when
+    None, in the whole project. Rows exist only for stages that succeeded."""
+    qs = Checkpoint.objects.filter(project=project)
+    if round_ is not None:
+        qs = qs.filter(round=round_)
+    for stage in stages:
+        found = qs.filter(stage=stage).order_by("-created_at").first()
+        if found is not None:
+            return found
+    return None
+
+
+def sft_parent(round_: TrainingRound) -> Checkpoint:
+    """Where this round's SFT (and any stage needing an SFT model) starts: the round's own SFT
+    checkpoint, else the project's last good one, else the base model."""
+    return (
+        latest_checkpoint(round_.project, [Checkpoint.Stage.SFT], round_=round_)
+        or latest_checkpoint(round_.project, [Checkpoint.Stage.SFT])
+        or base_checkpoint(round_.project)
+    )
+
+
+def sampling_policy(round_: TrainingRound) -> Checkpoint:
+    """The policy whose samples go to labelers: the round's newest policy, else the project's."""
+    return (
+        latest_checkpoint(round_.project, POLICY_STAGES, round_=round_)
+        or latest_checkpoint(round_.project, POLICY_STAGES)
+        or base_checkpoint(round_.project)
+    )
+
+
+def saved_step(out_dir: Path) -> int | None:
+    """The step of the resumable state in out_dir, if a previous attempt left one."""
+    for name in ("state", "state.old"):
+        progress = out_dir / name / "progress.json"
+        if progress.exists():
+            try:
+                return int(json.loads(progress.read_text())["step"])
+            except (ValueError, KeyError, OSError):
+                return None
+    return None
+
+
+# --- execution ----------------------------------------------------------------------------
+
+
+def stage_execute(*, lease: Lease) -> StageOutcome:
+    """Run the leased job's stage to its end (or to a stop request) and describe the result."""
+    job = TrainingJob.objects.select_related("round__project", "round__snapshot").get(id=lease.job_id)
+    round_ = job.round
+    out_rel = storage.stage_dir(project_slug=round_.project.slug, round_number=round_.number, stage=job.stage)
+    out_abs = storage.absolute(out_rel)
+    step = saved_step(out_abs)
+    if step:
+        lease.log_line(f"resuming from the state saved at step {step}")
+    lease.heartbeat(force=True)
+    runner = {
+        Stage.SFT: _run_sft,
+        Stage.REWARD: _run_reward,
+        Stage.PPO: _run_ppo,
+        Stage.DPO: _run_dpo,
+        Stage.SAMPLE: _run_sample,
+    }[job.stage]
+    return runner(job=job, lease=lease, out_rel=str(out_rel), out_abs=out_abs)
+
+
+def _finish(result, *, stage, parent: Checkpoint, job: TrainingJob, out_rel: str, config, message: str, extra_config=None):
+    if result.stopped:
+        return StageOutcome(stopped=True)
+    return StageOutcome(
+        message=message,
+        checkpoint={
+            "stage": stage,
+            "path": out_rel,
+            "parent": parent,
+            "snapshot": job.round.snapshot,
+            "config": json_safe({**asdict(config), **(extra_config or {})}),
+            "metrics": json_safe(result.metrics),
+        },
+    )
+
+
+def _run_sft(*, job, lease, out_rel, out_abs) -> StageOutcome:
+    from training.ml.stages import train_sft
+
+    train, eval_ = snapshot_demonstrations(job.round.snapshot)
+    parent = sft_parent(job.round)
+    config = stage_config(job.round.config, "sft")
+    lease.log_line(f"SFT on {len(train)} demonstrations ({len(eval_)} eval) from {parent.stage} {parent.id}")
+    result = train_sft(
+        config, train, eval_, parent=storage.absolute(parent.path), out_dir=out_abs, snapshot_id=str(job.round.snapshot_id),
+        progress=lease.progress, should_stop=lease.should_stop,
+    )
+    return _finish(result, stage=Checkpoint.Stage.SFT, parent=parent, job=job, out_rel=out_rel, config=config,
+                   message=f"SFT on {len(train)} demonstrations; eval loss {result.metrics.get('eval_loss')}")
+
+
+def _run_reward(*, job, lease, out_rel, out_abs) -> StageOutcome:
+    from training.ml.stages import train_reward_model
+
+    train, eval_ = snapshot_rankings(job.round.snapshot)
+    parent = sft_parent(job.round)
+    config = stage_config(job.round.config, "reward")
+    lease.log_line(f"reward model on {len(train)} rankings ({len(eval_)} eval) from {parent.stage} {parent.id}")
+    result = train_reward_model(
+        config, train, eval_, parent=storage.absolute(parent.path), out_dir=out_abs, snapshot_id=str(job.round.snapshot_id),
+        progress=lease.progress, should_stop=lease.should_stop,
+    )
+    return _finish(result, stage=Checkpoint.Stage.REWARD, parent=parent, job=job, out_rel=out_rel, config=config,
+                   message=f"Reward model on {len(train)} rankings; eval accuracy {result.metrics.get('eval_accuracy')}")
+
+
+def _run_ppo(*, job, lease, out_rel, out_abs) -> StageOutcome:
+    from training.ml.stages import train_ppo
+
+    round_ = job.round
+    reward = latest_checkpoint(round_.project, [Checkpoint.Stage.REWARD], round_=round_)
+    if reward is None:
+        raise RuntimeError("PPO needs this round's reward model, and the round has none; retry the reward stage first.")
+    policy = sft_parent(round_)
+    config = stage_config(round_.config, "ppo")
+    prompts = [p.text for p in Prompt.objects.filter(id__in=round_.snapshot.prompt_ids).order_by("id")]
+    ptx = snapshot_demonstrations(round_.snapshot)[0] if config.ptx_coef > 0 else []
+    lease.log_line(f"PPO on {len(prompts)} prompts from {policy.stage} {policy.id} against reward model {reward.id}")
+    result = train_ppo(
+        config, prompts, policy=storage.absolute(policy.path), reward_model=storage.absolute(reward.path), out_dir=out_abs,
+        snapshot_id=str(round_.snapshot_id), ptx_data=ptx, progress=lease.progress, should_stop=lease.should_stop,
+    )
+    return _finish(result, stage=Checkpoint.Stage.PPO, parent=policy, job=job, out_rel=out_rel, config=config,
+                   extra_config={"reward_model": str(reward.id)},
+                   message=f"PPO: reward {result.metrics.get('reward_mean_initial')} -> {result.metrics.get('reward_mean')}, "
+                   f"KL {result.metrics.get('kl')}")
+
+
+def _run_dpo(*, job, lease, out_rel, out_abs) -> StageOutcome:
+    from training.ml.stages import train_dpo
+
+    train, eval_ = snapshot_rankings(job.round.snapshot)
+    parent = sft_parent(job.round)
+    config = stage_config(job.round.config, "dpo")
+    lease.log_line(f"DPO on {len(train)} rankings from {parent.stage} {parent.id}")
+    result = train_dpo(
+        config, train, eval_, parent=storage.absolute(parent.path), out_dir=out_abs, snapshot_id=str(job.round.snapshot_id),
+        progress=lease.progress, should_stop=lease.should_stop,
+    )
+    return _finish(result, stage=Checkpoint.Stage.DPO, parent=parent, job=job, out_rel=out_rel, config=config,
+                   message=f"DPO on {len(train)} rankings; eval accuracy {result.metrics.get('eval_accuracy')}")
+
+
+def _run_sample(*, job, lease, out_rel, out_abs) -> StageOutcome:
+    from training.ml.sampling import generate
+
+    round_ = job.round
+    project = round_.project
+    policy = sampling_policy(round_)
+    runtime = stage_config(round_.config, "runtime")
+    base = stage_config(round_.config, "sample", k=project.k)
+    prompts = list(labeling_selectors.prompts_for_sampling(project=project, split="train"))
+    eval_prompts = list(Prompt.objects.filter(project=project, split=Split.EVAL).order_by("id"))
+    per_eval = round_.config.get("eval_samples_per_prompt", 0)
+    lease.log_line(f"sampling {base.k} completions for {len(prompts)} prompts from {policy.stage} {policy.id}")
+    chunks = [prompts[i : i + base.batch_size] for i in range(0, len(prompts), base.batch_size)]
+    total = len(chunks) + (1 if eval_prompts and per_eval else 0)
+    completions: dict[int, list[str]] = {}
+    generation = {}
+    for index, chunk in enumerate(chunks):
+        if lease.should_stop():
+            return StageOutcome(stopped=True)
+        # A different seed per round and chunk: every round shows labelers fresh samples.
+        config = stage_config(round_.config, "sample", k=project.k, seed=base.seed + 1000 * round_.number + index)
+        texts = generate(storage.absolute(policy.path), [p.text for p in chunk], config, runtime)
+        completions.update({p.id: list(t) for p, t in zip(chunk, texts)})
+        generation = {**asdict(config), "seed": base.seed + 1000 * round_.number, "policy_stage": policy.stage}
+        lease.progress(index + 1, total, {"prompts": float(len(completions))})
+    eval_samples = []
+    if eval_prompts and per_eval:
+        config = stage_config(round_.config, "sample", k=per_eval, seed=EVAL_SEED)
+        texts = generate(storage.absolute(policy.path), [p.text for p in eval_prompts], config, runtime)
+        eval_samples = [{"prompt": p.text, "completions": list(t)} for p, t in zip(eval_prompts, texts)]
+        lease.progress(total, total, {"prompts": float(len(completions))})
+
+    def after(job_: TrainingJob) -> None:
+        if completions:
+            labeling_services.ranking_tasks_create_from_model(
+                project=project, completions=completions, checkpoint_id=policy.id, round_number=round_.number,
+                generation=json_safe(generation),
+            )
+        if eval_samples:
+            Checkpoint.objects.filter(id=policy.id).update(eval_samples=eval_samples)
+
+    message = (
+        f"{len(completions)} ranking tasks of {base.k} samples from {policy.stage} checkpoint {policy.id}"
+        if completions else "No prompt needs ranking; no samples generated."
+    )
+    return StageOutcome(message=message, after=after)
