@@ -10,6 +10,7 @@ Run from the repository root: .venv/bin/python -m benchmarks.reward_kwise    (la
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import tempfile
@@ -69,6 +70,10 @@ def timed(step, *args) -> tuple[float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
+                        help="torch threads; 1 gives steadier figures on a machine shared with other jobs")
+    torch.set_num_threads(parser.parse_args().threads)
     torch.manual_seed(0)
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
