@@ -44,7 +44,7 @@ class RuntimeConfig:
             raise ValueError(f"dtype must be 'auto', 'float32', 'bfloat16' or 'float16', not {self.dtype!r}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OptimConfig:
     """Optimiser and bookkeeping shared by every trainable stage.
 
@@ -55,6 +55,9 @@ class OptimConfig:
     eval_every: evaluate on the eval split every this many steps (0: only at the end).
     save_every: write the resumable state every this many steps (0: only when stopped or done).
     runtime: device, dtype and seed.
+
+    Stage configs are keyword-only: their fields are inherited, so positional order would
+    not read as the field list suggests.
     """
 
     lr: float = 1e-4
@@ -66,7 +69,7 @@ class OptimConfig:
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SFTConfig(OptimConfig):
     """Supervised fine-tuning on demonstrations; loss on response tokens only.
 
@@ -82,7 +85,7 @@ class SFTConfig(OptimConfig):
     lr: float = 1e-5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RewardConfig(OptimConfig):
     """InstructGPT reward model on K-way rankings.
 
@@ -98,7 +101,7 @@ class RewardConfig(OptimConfig):
     lr: float = 9e-6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PPOConfig(OptimConfig):
     """PPO against a reward model, as in InstructGPT.
 
@@ -151,7 +154,7 @@ class PPOConfig(OptimConfig):
     save_every: int = 10
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DPOConfig(OptimConfig):
     """Direct Preference Optimization on all non-tied pairs of the rankings.
 
