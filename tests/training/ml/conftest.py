@@ -67,6 +67,12 @@ def task() -> Task:
     return Task(prompts, eval_prompts, demos, train, held_out, memorize, memorize_eval)
 
 
+@pytest.fixture(scope="session")
+def cpu() -> RuntimeConfig:
+    """Tests run on CPU in float32 whatever the machine has, so thresholds mean the same."""
+    return CPU
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _two_threads():
     # The CI machine has two cores; more threads only add contention on tiny matrices.

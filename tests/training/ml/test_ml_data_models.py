@@ -12,8 +12,6 @@ from training.ml.models import format_prompt, load_causal_lm, load_reward_model,
 from training.ml.sampling import generate
 from training.ml.scoring import score
 
-from conftest import CPU
-
 
 def test_preference_pairs_are_all_non_tied_pairs_best_first():
     r = RankedPrompt("p", ("a", "b", "c", "d"), (2, 1, 2, 3))
@@ -42,28 +40,28 @@ def test_read_meta_explains_a_missing_file(tmp_path):
         read_meta(tmp_path)
 
 
-def test_tiny_model_has_distinct_pad_and_eos_and_a_chat_template(tiny_base):
+def test_tiny_model_has_distinct_pad_and_eos_and_a_chat_template(tiny_base, cpu):
     tokenizer = load_tokenizer(tiny_base)
     assert tokenizer.pad_token_id != tokenizer.eos_token_id
     assert "{% generation %}" in tokenizer.chat_template
     assert format_prompt(tokenizer, "hi") == "<|user|>\nhi<|end|>\n<|assistant|>\n"
-    model = load_causal_lm(tiny_base, CPU)
+    model = load_causal_lm(tiny_base, cpu)
     assert model.config.vocab_size == len(tokenizer)
     assert not model.training and not any(p.requires_grad for p in model.parameters())
-    rm = load_reward_model(tiny_base, CPU)
+    rm = load_reward_model(tiny_base, cpu)
     assert rm.config.num_labels == 1 and rm.config.pad_token_id == tokenizer.pad_token_id
 
 
-def test_sampling_gives_k_completions_reproducibly(words_sft, task):
+def test_sampling_gives_k_completions_reproducibly(words_sft, task, cpu):
     config = SampleConfig(k=3, temperature=1.0, max_new_tokens=8, seed=5, batch_size=2)
-    first = generate(words_sft.checkpoint, task.prompts[:3], config, CPU)
+    first = generate(words_sft.checkpoint, task.prompts[:3], config, cpu)
     assert len(first) == 3 and all(len(c) == 3 for c in first)
-    assert generate(words_sft.checkpoint, task.prompts[:3], config, CPU) == first
-    other = generate(words_sft.checkpoint, task.prompts[:3], SampleConfig(k=3, max_new_tokens=8, seed=6, batch_size=2), CPU)
+    assert generate(words_sft.checkpoint, task.prompts[:3], config, cpu) == first
+    other = generate(words_sft.checkpoint, task.prompts[:3], SampleConfig(k=3, max_new_tokens=8, seed=6, batch_size=2), cpu)
     assert other != first
     assert len({c for cs in first for c in cs}) > 3, "temperature 1 should give varied completions"
 
 
-def test_score_ranks_by_the_learned_preference(reward_result):
-    scores = score(reward_result.checkpoint, ["tell me about cats"] * 3, [" good good good ok", " ok ok ok ok", " bad bad ok bad"], CPU)
+def test_score_ranks_by_the_learned_preference(reward_result, cpu):
+    scores = score(reward_result.checkpoint, ["tell me about cats"] * 3, [" good good good ok", " ok ok ok ok", " bad bad ok bad"], cpu)
     assert scores[0] > scores[1] > scores[2]

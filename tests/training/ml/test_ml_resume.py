@@ -7,8 +7,6 @@ from safetensors.torch import load_file
 from training.ml.config import DPOConfig, PPOConfig, RewardConfig, SFTConfig
 from training.ml.stages import train_dpo, train_ppo, train_reward_model, train_sft
 
-from conftest import CPU
-
 
 class StopAt:
     """should_stop() that says yes once, before step `step` (counting calls)."""
@@ -44,8 +42,8 @@ def run_interrupted(stage_fn, stop_at, out_dir, **kwargs):
     return second
 
 
-def test_sft_resume_after_stop_matches_uninterrupted(tiny_base, task, tmp_path):
-    config = SFTConfig(epochs=3, lr=3e-3, batch_size=4, max_length=64, save_every=0, runtime=CPU)
+def test_sft_resume_after_stop_matches_uninterrupted(tiny_base, task, tmp_path, cpu):
+    config = SFTConfig(epochs=3, lr=3e-3, batch_size=4, max_length=64, save_every=0, runtime=cpu)
     kwargs = dict(config=config, train=task.memorize, eval=task.memorize_eval, parent=tiny_base)
     full = train_sft(out_dir=tmp_path / "full", **kwargs)
     resumed = run_interrupted(train_sft, 4, tmp_path / "resumed", **kwargs)
@@ -54,8 +52,8 @@ def test_sft_resume_after_stop_matches_uninterrupted(tiny_base, task, tmp_path):
     assert_same_weights(full.checkpoint, resumed.checkpoint)
 
 
-def test_sft_resumes_from_the_last_saved_state_after_a_crash(tiny_base, task, tmp_path):
-    config = SFTConfig(epochs=3, lr=3e-3, batch_size=4, max_length=64, save_every=3, runtime=CPU)
+def test_sft_resumes_from_the_last_saved_state_after_a_crash(tiny_base, task, tmp_path, cpu):
+    config = SFTConfig(epochs=3, lr=3e-3, batch_size=4, max_length=64, save_every=3, runtime=cpu)
     kwargs = dict(config=config, train=task.memorize, eval=task.memorize_eval, parent=tiny_base)
     full = train_sft(out_dir=tmp_path / "full", **kwargs)
 
@@ -73,10 +71,10 @@ def test_sft_resumes_from_the_last_saved_state_after_a_crash(tiny_base, task, tm
     assert_same_weights(full.checkpoint, resumed.checkpoint)
 
 
-def test_ppo_resume_matches_uninterrupted(words_sft, reward_result, task, tmp_path):
+def test_ppo_resume_matches_uninterrupted(words_sft, reward_result, task, tmp_path, cpu):
     config = PPOConfig(
         steps=5, rollout_batch_size=8, minibatch_size=4, ppo_epochs=2, lr=1e-3, max_new_tokens=6,
-        adaptive_kl=True, target_kl=0.1, save_every=0, runtime=CPU,
+        adaptive_kl=True, target_kl=0.1, save_every=0, runtime=cpu,
     )
     kwargs = dict(config=config, prompts=task.prompts, policy=words_sft.checkpoint, reward_model=reward_result.checkpoint)
     full = train_ppo(out_dir=tmp_path / "full", **kwargs)
@@ -87,11 +85,11 @@ def test_ppo_resume_matches_uninterrupted(words_sft, reward_result, task, tmp_pa
 
 
 @pytest.mark.parametrize("stage", ["reward", "dpo"])
-def test_reward_and_dpo_resume_match_uninterrupted(stage, words_sft, task, tmp_path):
+def test_reward_and_dpo_resume_match_uninterrupted(stage, words_sft, task, tmp_path, cpu):
     if stage == "reward":
-        train, config = train_reward_model, RewardConfig(epochs=1, lr=1e-3, batch_size=16, max_length=64, save_every=0, runtime=CPU)
+        train, config = train_reward_model, RewardConfig(epochs=1, lr=1e-3, batch_size=16, max_length=64, save_every=0, runtime=cpu)
     else:
-        train, config = train_dpo, DPOConfig(epochs=1, lr=1e-3, batch_size=16, max_length=64, save_every=0, runtime=CPU)
+        train, config = train_dpo, DPOConfig(epochs=1, lr=1e-3, batch_size=16, max_length=64, save_every=0, runtime=cpu)
     kwargs = dict(config=config, train=task.rankings_train[:64], eval=task.rankings_eval[:8], parent=words_sft.checkpoint)
     full = train(out_dir=tmp_path / "full", **kwargs)
     resumed = run_interrupted(train, 2, tmp_path / "resumed", **kwargs)

@@ -9,11 +9,9 @@ from training.ml.config import DPOConfig, PPOConfig, SampleConfig, SFTConfig
 from training.ml.sampling import generate
 from training.ml.stages import train_dpo, train_ppo, train_sft
 
-from conftest import CPU
 
-
-def test_sft_eval_loss_falls_and_the_model_recalls_its_demonstrations(tiny_base, task, tmp_path):
-    config = SFTConfig(epochs=40, lr=3e-3, batch_size=4, max_length=64, eval_every=20, save_every=0, runtime=CPU)
+def test_sft_eval_loss_falls_and_the_model_recalls_its_demonstrations(tiny_base, task, tmp_path, cpu):
+    config = SFTConfig(epochs=40, lr=3e-3, batch_size=4, max_length=64, eval_every=20, save_every=0, runtime=cpu)
     seen = []
     result = train_sft(
         config, task.memorize, task.memorize_eval, parent=tiny_base, out_dir=tmp_path / "sft", snapshot_id="demo-1",
@@ -22,7 +20,7 @@ def test_sft_eval_loss_falls_and_the_model_recalls_its_demonstrations(tiny_base,
     assert result.metrics["eval_loss"] < 0.5 * result.metrics["eval_loss_initial"]
     assert result.history[-1]["loss"] < 0.2 * result.history[0]["loss"]
     assert seen[-1] == (120, 120) and len(result.history) == 120
-    greedy = generate(result.checkpoint, [d.prompt for d in task.memorize], SampleConfig(k=1, temperature=0, max_new_tokens=8), CPU)
+    greedy = generate(result.checkpoint, [d.prompt for d in task.memorize], SampleConfig(k=1, temperature=0, max_new_tokens=8), cpu)
     recalled = sum(out[0] == d.response for out, d in zip(greedy, task.memorize))
     assert recalled >= 9, f"only {recalled}/10 demonstrations reproduced: {greedy}"
     meta = read_meta(result.checkpoint)
@@ -37,10 +35,10 @@ def test_reward_model_learns_the_hidden_preference(reward_result):
     assert read_meta(reward_result.checkpoint).stage == "reward"
 
 
-def test_ppo_raises_reward_while_kl_stays_bounded(words_sft, reward_result, task, tmp_path):
+def test_ppo_raises_reward_while_kl_stays_bounded(words_sft, reward_result, task, tmp_path, cpu):
     config = PPOConfig(
         steps=12, rollout_batch_size=16, minibatch_size=8, ppo_epochs=2, lr=1e-3, beta=0.02,
-        max_new_tokens=8, save_every=0, runtime=CPU,
+        max_new_tokens=8, save_every=0, runtime=cpu,
     )
     result = train_ppo(
         config, task.prompts, policy=words_sft.checkpoint, reward_model=reward_result.checkpoint,
@@ -57,10 +55,10 @@ def test_ppo_raises_reward_while_kl_stays_bounded(words_sft, reward_result, task
     assert meta.stage == "ppo" and meta.config["reward_model"] == str(reward_result.checkpoint)
 
 
-def test_ppo_ptx_and_adaptive_kl_run(words_sft, reward_result, task, tmp_path):
+def test_ppo_ptx_and_adaptive_kl_run(words_sft, reward_result, task, tmp_path, cpu):
     config = PPOConfig(
         steps=3, rollout_batch_size=8, minibatch_size=4, ppo_epochs=1, lr=1e-3, max_new_tokens=6, save_every=0,
-        ptx_coef=0.5, ptx_batch_size=4, adaptive_kl=True, target_kl=0.01, kl_horizon=100, runtime=CPU,
+        ptx_coef=0.5, ptx_batch_size=4, adaptive_kl=True, target_kl=0.01, kl_horizon=100, runtime=cpu,
     )
     result = train_ppo(
         config, task.prompts, policy=words_sft.checkpoint, reward_model=reward_result.checkpoint,
@@ -75,8 +73,8 @@ def test_ppo_ptx_and_adaptive_kl_run(words_sft, reward_result, task, tmp_path):
     assert kls[0] < config.target_kl < max(kls), "the run should see KL on both sides of the target"
 
 
-def test_dpo_prefers_held_out_chosen_completions(words_sft, task, tmp_path):
-    config = DPOConfig(epochs=1, lr=1e-3, beta=0.1, batch_size=16, max_length=64, save_every=0, runtime=CPU)
+def test_dpo_prefers_held_out_chosen_completions(words_sft, task, tmp_path, cpu):
+    config = DPOConfig(epochs=1, lr=1e-3, beta=0.1, batch_size=16, max_length=64, save_every=0, runtime=cpu)
     result = train_dpo(
         config, task.rankings_train[:80], task.rankings_eval, parent=words_sft.checkpoint, out_dir=tmp_path / "dpo",
     )
