@@ -1,0 +1,296 @@
+"""Rows of each export kind, streamed from the database in id order, a chunk at a time.
+
+A source yields column batches (``dict[str, list]``, every list the same length) so that the
+Parquet writer builds record batches directly and memory stays bounded by the chunk size.
+Sources read with keyset pagination (``id > last`` ... ``LIMIT n``) over ``values_list``
+tuples: no model instances, no growing cursor state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import timezone
+
+import pyarrow as pa
+from django.contrib.auth import get_user_model
+from django.db.models import Max, QuerySet
+
+from exports.models import ExportKind
+from exports.options import ExportOptions
+from labeling.models import Demonstration, Project, Prompt, Ranking, RankingEntry, Split
+
+CHUNK = 5000
+
+_MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+_SAMPLE = pa.struct(
+    [
+        ("sample_id", pa.int64()),
+        ("text", pa.string()),
+        ("rank", pa.int64()),
+        ("score", pa.int64()),
+        ("flags", pa.list_(pa.string())),
+        ("origin", pa.string()),
+        ("checkpoint_id", pa.string()),
+        ("round_number", pa.int64()),
+        ("generation", pa.string()),
+    ]
+)
+
+
+def schema_for(kind: str, options: ExportOptions) -> pa.Schema:
+    """The fixed column schema of an export, so that even an empty file has typed columns."""
+    if kind == ExportKind.SFT:
+        head = (
+            [("messages", pa.list_(_MESSAGE))]
+            if options.style == "messages"
+            else [("prompt", pa.string()), ("completion", pa.string())]
+        )
+        tail = [("demonstration_id", pa.int64()), ("prompt_id", pa.int64()), ("split", pa.string()), ("labeler", pa.string())]
+        return pa.schema(head + tail)
+    if kind == ExportKind.PREFERENCE:
+        text = pa.list_(_MESSAGE) if options.style == "messages" else pa.string()
+        return pa.schema(
+            [
+                ("prompt", text),
+                ("chosen", text),
+                ("rejected", text),
+                ("ranking_id", pa.int64()),
+                ("prompt_id", pa.int64()),
+                ("chosen_rank", pa.int64()),
+                ("rejected_rank", pa.int64()),
+                ("tied", pa.bool_()),
+                ("labeler", pa.string()),
+            ]
+        )
+    if kind == ExportKind.RANKINGS:
+        return pa.schema(
+            [
+                ("ranking_id", pa.int64()),
+                ("task_id", pa.int64()),
+                ("prompt_id", pa.int64()),
+                ("prompt", pa.string()),
+                ("split", pa.string()),
+                ("round_number", pa.int64()),
+                ("labeler", pa.string()),
+                ("created_at", pa.string()),
+                ("time_spent_ms", pa.int64()),
+                ("none_acceptable", pa.bool_()),
+                ("order", pa.list_(pa.list_(pa.int64()))),
+                ("shown_order", pa.list_(pa.int64())),
+                ("samples", pa.list_(_SAMPLE)),
+            ]
+        )
+    return pa.schema([("prompt_id", pa.int64()), ("prompt", pa.string()), ("category", pa.string())])
+
+
+class Labelers:
+    """Labeler names for export rows: a keyed pseudonym (HMAC of the user id with the export's
+    salt) or, when not pseudonymising, the username. Usernames are looked up once per user."""
+
+    def __init__(self, *, salt: str, pseudonymize: bool):
+        self._key = salt.encode()
+        self._pseudonymize = pseudonymize
+        self._cache: dict[int, str] = {}
+
+    def name(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        found = self._cache.get(user_id)
+        if found is None:
+            if self._pseudonymize:
+                found = "labeler-" + hmac.new(self._key, str(user_id).encode(), hashlib.sha256).hexdigest()[:12]
+            else:
+                found = get_user_model().objects.filter(id=user_id).values_list("username", flat=True).first() or ""
+            self._cache[user_id] = found
+        return found
+
+
+def source_queryset(*, project: Project, kind: str, options: ExportOptions, id_cutoff: int | None, snapshot=None) -> QuerySet:
+    """The source records an export selects, before the id cutoff when one is given."""
+    if kind == ExportKind.SFT:
+        qs = Demonstration.objects.filter(prompt__project=project)
+        split_field, labeler_field = "prompt__split", "labeler__username"
+        if snapshot is not None:
+            qs = qs.filter(id__in=snapshot.demonstration_ids)
+    elif kind in (ExportKind.PREFERENCE, ExportKind.RANKINGS):
+        qs = Ranking.objects.filter(task__project=project)
+        split_field, labeler_field = "task__prompt__split", "labeler__username"
+        if snapshot is not None:
+            qs = qs.filter(id__in=snapshot.ranking_ids)
+        if options.round is not None:
+            qs = qs.filter(task__round_number=options.round)
+    else:
+        qs = Prompt.objects.filter(project=project, split=Split.EVAL)
+        split_field, labeler_field = "split", None
+    if options.split:
+        qs = qs.filter(**{split_field: options.split})
+    if options.labeler and labeler_field:
+        qs = qs.filter(**{labeler_field: options.labeler})
+    if options.after():
+        qs = qs.filter(created_at__gte=options.after())
+    if options.before():
+        qs = qs.filter(created_at__lt=options.before())
+    if id_cutoff is not None:
+        qs = qs.filter(id__lte=id_cutoff)
+    return qs.order_by("id")
+
+
+def source_id_cutoff(queryset: QuerySet) -> int:
+    """The highest id the export may include: fixed when the job is created."""
+    return queryset.aggregate(m=Max("id"))["m"] or 0
+
+
+def _keyset(queryset: QuerySet, columns: tuple[str, ...], chunk: int) -> Iterator[list[tuple]]:
+    last = 0
+    while True:
+        rows = list(queryset.filter(id__gt=last).values_list("id", *columns)[:chunk])
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
+
+
+def _iso(dt) -> str:
+    return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _user(content: str) -> list[dict]:
+    return [{"role": "user", "content": content}]
+
+
+def _assistant(content: str) -> list[dict]:
+    return [{"role": "assistant", "content": content}]
+
+
+def sft_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int = CHUNK):
+    """One row per demonstration."""
+    for rows in _keyset(queryset, ("prompt_id", "prompt__text", "text", "prompt__split", "labeler_id"), chunk):
+        if options.style == "messages":
+            cols = {"messages": [_user(r[2]) + _assistant(r[3]) for r in rows]}
+        else:
+            cols = {"prompt": [r[2] for r in rows], "completion": [r[3] for r in rows]}
+        cols.update(
+            demonstration_id=[r[0] for r in rows],
+            prompt_id=[r[1] for r in rows],
+            split=[r[4] for r in rows],
+            labeler=[labelers.name(r[5]) for r in rows],
+        )
+        yield [r[0] for r in rows], cols
+
+
+def _entries_by_ranking(ranking_ids: list[int], columns: tuple[str, ...]) -> dict[int, list[tuple]]:
+    grouped: dict[int, list[tuple]] = {rid: [] for rid in ranking_ids}
+    entries = (
+        RankingEntry.objects.filter(ranking_id__in=ranking_ids)
+        .order_by("ranking_id", "rank", "sample_id")
+        .values_list("ranking_id", "rank", "sample_id", *columns)
+    )
+    for e in entries.iterator(chunk_size=4 * CHUNK):
+        grouped[e[0]].append(e[1:])
+    return grouped
+
+
+def preference_pairs(entries: list[tuple], tie_policy: str) -> Iterator[tuple[tuple, tuple, bool]]:
+    """(chosen, rejected, tied) for the pairs of one ranking's entries, sorted best first.
+
+    Every pair of samples in different groups gives one pair, better first; tied samples give
+    none (``skip``), both orders marked tied (``both``), or void the whole ranking (``drop_ranking``).
+    """
+    has_tie = any(a[0] == b[0] for a, b in zip(entries, entries[1:]))
+    if has_tie and tie_policy == "drop_ranking":
+        return
+    for i, better in enumerate(entries):
+        for worse in entries[i + 1 :]:
+            if better[0] < worse[0]:
+                yield better, worse, False
+            elif tie_policy == "both":
+                yield better, worse, True
+                yield worse, better, True
+
+
+def preference_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int = CHUNK):
+    """Every pair of every ranking, grouped by ranking (ranking_id) in id order."""
+    messages = options.style == "messages"
+    for rows in _keyset(queryset, ("task__prompt_id", "task__prompt__text", "labeler_id"), chunk):
+        ids = [r[0] for r in rows]
+        grouped = _entries_by_ranking(ids, ("sample__text",))
+        cols: dict[str, list] = {k: [] for k in ("prompt", "chosen", "rejected", "ranking_id", "prompt_id", "chosen_rank", "rejected_rank", "tied", "labeler")}
+        prompt, chosen, rejected = cols["prompt"], cols["chosen"], cols["rejected"]
+        rid_col, pid_col, crank, rrank, tied_col, lab = (
+            cols["ranking_id"], cols["prompt_id"], cols["chosen_rank"], cols["rejected_rank"], cols["tied"], cols["labeler"]
+        )
+        for rid, prompt_id, prompt_text, labeler_id in rows:
+            name = labelers.name(labeler_id)
+            p = _user(prompt_text) if messages else prompt_text
+            for better, worse, tied in preference_pairs(grouped[rid], options.tie_policy):
+                prompt.append(p)
+                chosen.append(_assistant(better[2]) if messages else better[2])
+                rejected.append(_assistant(worse[2]) if messages else worse[2])
+                rid_col.append(rid)
+                pid_col.append(prompt_id)
+                crank.append(better[0])
+                rrank.append(worse[0])
+                tied_col.append(tied)
+                lab.append(name)
+        yield ids, cols
+
+
+def rankings_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int = CHUNK):
+    """One row per ranking: its samples best first with scores, flags and provenance."""
+    columns = (
+        "task_id", "task__prompt_id", "task__prompt__text", "task__prompt__split", "task__round_number",
+        "labeler_id", "created_at", "time_spent_ms", "none_acceptable", "order", "shown_order",
+    )  # fmt: skip
+    entry_columns = (
+        "sample__text", "score", "flags", "sample__origin", "sample__checkpoint_id", "sample__round_number", "sample__generation",
+    )  # fmt: skip
+    names = ("ranking_id",) + tuple(
+        ("task_id", "prompt_id", "prompt", "split", "round_number", "labeler", "created_at", "time_spent_ms",
+         "none_acceptable", "order", "shown_order")
+    ) + ("samples",)  # fmt: skip
+    for rows in _keyset(queryset, columns, chunk):
+        ids = [r[0] for r in rows]
+        grouped = _entries_by_ranking(ids, entry_columns)
+        cols: dict[str, list] = {n: [] for n in names}
+        for r in rows:
+            values = (
+                r[0], r[1], r[2], r[3], r[4], r[5], labelers.name(r[6]), _iso(r[7]), r[8], r[9], r[10], r[11],
+            )  # fmt: skip
+            for n, v in zip(names, values):
+                cols[n].append(v)
+            cols["samples"].append(
+                [
+                    {
+                        "sample_id": e[1],
+                        "text": e[2],
+                        "rank": e[0],
+                        "score": e[3],
+                        "flags": list(e[4] or []),
+                        "origin": e[5],
+                        "checkpoint_id": str(e[6]) if e[6] else None,
+                        "round_number": e[7],
+                        # A JSON string: generation settings differ in keys between models,
+                        # and a fixed column type keeps every reader's schema stable.
+                        "generation": json.dumps(e[8] or {}, sort_keys=True),
+                    }
+                    for e in grouped[r[0]]
+                ]
+            )
+        yield ids, cols
+
+
+def eval_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int = CHUNK):
+    """One row per held-out prompt."""
+    for rows in _keyset(queryset, ("text", "category"), chunk):
+        yield [r[0] for r in rows], {"prompt_id": [r[0] for r in rows], "prompt": [r[1] for r in rows], "category": [r[2] for r in rows]}
+
+
+BATCHES = {
+    ExportKind.SFT: sft_batches,
+    ExportKind.PREFERENCE: preference_batches,
+    ExportKind.RANKINGS: rankings_batches,
+    ExportKind.EVAL: eval_batches,
+}
