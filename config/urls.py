@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config.spa import spa_index
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,4 +16,5 @@ urlpatterns = [
     path("api/", include("training.api.urls")),
     path("api/", include("exports.api.urls")),
     # The single-page app answers every other path (frontend routes); see config/spa.py.
+    re_path(r"^(?!api/|admin/|static/|accounts/).*$", spa_index, name="spa"),
 ]

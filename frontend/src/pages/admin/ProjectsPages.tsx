@@ -1,0 +1,255 @@
+import { useState, type FormEvent } from "react";
+import { ApiError, describeError, itemsOf } from "../../api/client";
+import { api } from "../../api/endpoints";
+import type { ImportLineError, Project } from "../../api/types";
+import { Alert, Link, ScreenView } from "../../components/ui";
+import { useAction, useRemote } from "../../hooks/useRemote";
+import { Markdown } from "../../lib/markdown";
+import { navigate } from "../../lib/router";
+
+type ProjectForm = { name: string; slug: string; guidelines: string; k: number; overlap: number };
+
+function ProjectFields({ value, onChange, fields, withSlug }: { value: ProjectForm; onChange: (v: ProjectForm) => void; fields: Record<string, string[]>; withSlug: boolean }) {
+  const err = (name: string) => fields[name] && <span className="field-error">{fields[name].join(" ")}</span>;
+  return (
+    <>
+      <label>
+        Name
+        <input value={value.name} onChange={(e) => onChange({ ...value, name: e.target.value })} required maxLength={200} />
+        {err("name")}
+      </label>
+      {withSlug && (
+        <label>
+          Slug (used in addresses)
+          <input value={value.slug} onChange={(e) => onChange({ ...value, slug: e.target.value })} required pattern="[-a-z0-9_]+" maxLength={100} />
+          {err("slug")}
+        </label>
+      )}
+      <label>
+        Samples per ranking (K)
+        <input type="number" min={2} max={9} value={value.k} onChange={(e) => onChange({ ...value, k: Number(e.target.value) })} required />
+        {err("k")}
+      </label>
+      <label>
+        Labelers per task (overlap)
+        <input type="number" min={1} max={20} value={value.overlap} onChange={(e) => onChange({ ...value, overlap: Number(e.target.value) })} required />
+        {err("overlap")}
+      </label>
+      <label>
+        Guidelines (Markdown)
+        <textarea rows={8} value={value.guidelines} onChange={(e) => onChange({ ...value, guidelines: e.target.value })} />
+        {err("guidelines")}
+      </label>
+      <details>
+        <summary>Guidelines preview</summary>
+        <Markdown source={value.guidelines} />
+      </details>
+    </>
+  );
+}
+
+export function ProjectsAdminPage() {
+  const { screen, reload } = useRemote(async () => itemsOf(await api.projects()), [], {
+    isEmpty: (p) => (p.length === 0 ? "No projects yet — create the first one below." : null),
+  });
+  const [form, setForm] = useState<ProjectForm>({ name: "", slug: "", guidelines: "", k: 4, overlap: 1 });
+  const create = useAction(async () => api.createProject(form));
+  const fields = create.error instanceof ApiError ? create.error.fields : {};
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    const project = await create.run();
+    if (project) navigate(`/manage/projects/${project.slug}`);
+  };
+  return (
+    <section>
+      <h1>Projects</h1>
+      <ScreenView
+        screen={screen}
+        onRetry={reload}
+        render={(projects: Project[]) => (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">K</th>
+                <th scope="col">Overlap</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {projects.map((p) => (
+                <tr key={p.slug}>
+                  <td>{p.name}</td>
+                  <td>{p.k}</td>
+                  <td>{p.overlap}</td>
+                  <td className="row">
+                    <Link to={`/manage/projects/${p.slug}`}>Edit, prompts, activity</Link>
+                    <Link to={`/manage/projects/${p.slug}/rounds`}>Rounds</Link>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      />
+      <h2>New project</h2>
+      <form className="stack narrow" onSubmit={onSubmit} aria-label="New project">
+        <ProjectFields value={form} onChange={setForm} fields={fields} withSlug />
+        {create.error && <Alert>{describeError(create.error)}</Alert>}
+        <button type="submit" disabled={create.pending}>
+          Create project
+        </button>
+      </form>
+    </section>
+  );
+}
+
+export function ProjectAdminPage({ slug }: { slug: string }) {
+  const { screen, reload } = useRemote(() => api.project(slug), [slug]);
+  return (
+    <section>
+      <p>
+        <Link to="/manage/projects">← Projects</Link>
+      </p>
+      <ScreenView screen={screen} onRetry={reload} render={(project) => <ProjectEditor project={project} />} />
+      <PromptImport slug={slug} />
+      <Activity slug={slug} />
+    </section>
+  );
+}
+
+function ProjectEditor({ project }: { project: Project }) {
+  const [form, setForm] = useState<ProjectForm>({ name: project.name, slug: project.slug, guidelines: project.guidelines, k: project.k, overlap: project.overlap });
+  const [saved, setSaved] = useState(false);
+  const save = useAction(async () => api.updateProject(project.slug, { name: form.name, guidelines: form.guidelines, k: form.k, overlap: form.overlap }));
+  const fields = save.error instanceof ApiError ? save.error.fields : {};
+  return (
+    <>
+      <h1>{project.name}</h1>
+      <p className="row">
+        <Link to={`/manage/projects/${project.slug}/rounds`}>Training rounds →</Link>
+      </p>
+      <form
+        className="stack narrow"
+        aria-label="Project settings"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setSaved(false);
+          if (await save.run()) setSaved(true);
+        }}
+      >
+        <ProjectFields value={form} onChange={setForm} fields={fields} withSlug={false} />
+        {save.error && <Alert>{describeError(save.error)}</Alert>}
+        {saved && <Alert kind="success">Saved.</Alert>}
+        <button type="submit" disabled={save.pending}>
+          Save project
+        </button>
+      </form>
+    </>
+  );
+}
+
+function PromptImport({ slug }: { slug: string }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [result, setResult] = useState<{ created: number } | null>(null);
+  const upload = useAction(async (f: File) => api.importPrompts(slug, f));
+  const lineErrors: ImportLineError[] =
+    upload.error instanceof ApiError && Array.isArray(upload.error.details.errors) ? (upload.error.details.errors as ImportLineError[]) : [];
+  return (
+    <section aria-labelledby="import-title">
+      <h2 id="import-title">Import prompts</h2>
+      <p className="muted">A JSONL file, one object per line: {`{"text": "...", "category": "..."}`}; or a CSV with text and category columns. Nothing is imported if any line is invalid.</p>
+      <form
+        className="row"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setResult(null);
+          if (file) {
+            const r = await upload.run(file);
+            if (r) setResult(r);
+          }
+        }}
+      >
+        <label>
+          Prompt file
+          <input type="file" accept=".jsonl,.json,.csv,.txt" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+        </label>
+        <button type="submit" disabled={!file || upload.pending}>
+          Import
+        </button>
+      </form>
+      {result && <Alert kind="success">Imported {result.created} prompts.</Alert>}
+      {upload.error && <Alert>{describeError(upload.error)}</Alert>}
+      {lineErrors.length > 0 && (
+        <table aria-label="Import errors">
+          <thead>
+            <tr>
+              <th scope="col">Line</th>
+              <th scope="col">Field</th>
+              <th scope="col">Problem</th>
+            </tr>
+          </thead>
+          <tbody>
+            {lineErrors.map((le, i) => (
+              <tr key={i}>
+                <td>{le.line}</td>
+                <td>{le.field}</td>
+                <td>{le.message}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function Activity({ slug }: { slug: string }) {
+  const { screen, reload } = useRemote(async () => itemsOf(await api.activity(slug)), [slug], {
+    isEmpty: (rows) => (rows.length === 0 ? "No labeler activity yet." : null),
+  });
+  return (
+    <section aria-labelledby="activity-title">
+      <h2 id="activity-title">Labeler activity</h2>
+      <ScreenView
+        screen={screen}
+        onRetry={reload}
+        render={(rows) => {
+          const columns = Object.keys(rows[0] ?? {});
+          return (
+            <div className="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    {columns.map((c) => (
+                      <th key={c} scope="col">
+                        {c.replace(/_/g, " ")}
+                      </th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((row, i) => (
+                    <tr key={i}>
+                      {columns.map((c) => (
+                        <td key={c}>{formatCell(row[c])}</td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          );
+        }}
+      />
+    </section>
+  );
+}
+
+function formatCell(value: unknown): string {
+  if (value == null) return "—";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(2);
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+

@@ -1,0 +1,117 @@
+import { useState, type FormEvent } from "react";
+import { ApiError, describeError, itemsOf } from "../../api/client";
+import { api } from "../../api/endpoints";
+import type { Role, UserRow } from "../../api/types";
+import { Alert, ScreenView } from "../../components/ui";
+import { useAction, useRemote } from "../../hooks/useRemote";
+
+const ROLES: [Role, string][] = [
+  ["labeler", "Labeler"],
+  ["admin", "Admin"],
+  ["ml_engineer", "ML engineer"],
+];
+
+export function UsersPage() {
+  const { screen, reload } = useRemote(async () => itemsOf(await api.users()), []);
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [roles, setRoles] = useState<Role[]>(["labeler"]);
+  const create = useAction(async () => api.createUser({ username, password, roles }));
+  const fields = create.error instanceof ApiError ? create.error.fields : {};
+  const onCreate = async (e: FormEvent) => {
+    e.preventDefault();
+    if (await create.run()) {
+      setUsername("");
+      setPassword("");
+      reload();
+    }
+  };
+  return (
+    <section>
+      <h1>Users and roles</h1>
+      <ScreenView screen={screen} onRetry={reload} render={(users) => <UserTable users={users} onChanged={reload} />} />
+      <h2>New user</h2>
+      <form className="stack narrow" onSubmit={onCreate} aria-label="New user">
+        <label>
+          Username
+          <input value={username} onChange={(e) => setUsername(e.target.value)} required />
+          {fields.username && <span className="field-error">{fields.username.join(" ")}</span>}
+        </label>
+        <label>
+          Password
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} required autoComplete="new-password" />
+          {fields.password && <span className="field-error">{fields.password.join(" ")}</span>}
+        </label>
+        <fieldset>
+          <legend>Roles</legend>
+          {ROLES.map(([role, text]) => (
+            <label key={role} className="check">
+              <input type="checkbox" checked={roles.includes(role)} onChange={() => setRoles((r) => (r.includes(role) ? r.filter((x) => x !== role) : [...r, role]))} />
+              {text}
+            </label>
+          ))}
+        </fieldset>
+        {create.error && <Alert>{describeError(create.error)}</Alert>}
+        <button type="submit" disabled={create.pending}>
+          Create user
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function UserTable({ users, onChanged }: { users: UserRow[]; onChanged: () => void }) {
+  const update = useAction(async (id: number, body: { roles?: Role[]; is_active?: boolean }) => api.updateUser(id, body));
+  return (
+    <>
+      {update.error && <Alert>{describeError(update.error)}</Alert>}
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              {ROLES.map(([, text]) => (
+                <th key={text} scope="col">
+                  {text}
+                </th>
+              ))}
+              <th scope="col">Active</th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.id}>
+                <td>{u.username}</td>
+                {ROLES.map(([role, text]) => (
+                  <td key={role}>
+                    <input
+                      type="checkbox"
+                      aria-label={`${text} role for ${u.username}`}
+                      checked={u.roles.includes(role)}
+                      disabled={update.pending}
+                      onChange={async () => {
+                        const next = u.roles.includes(role) ? u.roles.filter((r) => r !== role) : [...u.roles, role];
+                        if (await update.run(u.id, { roles: next })) onChanged();
+                      }}
+                    />
+                  </td>
+                ))}
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`${u.username} is active`}
+                    checked={u.is_active}
+                    disabled={update.pending}
+                    onChange={async () => {
+                      if (await update.run(u.id, { is_active: !u.is_active })) onChanged();
+                    }}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
