@@ -143,7 +143,8 @@ def source_id_cutoff(queryset: QuerySet) -> int:
     return queryset.aggregate(m=Max("id"))["m"] or 0
 
 
-def _keyset(queryset: QuerySet, columns: tuple[str, ...], chunk: int) -> Iterator[list[tuple]]:
+def _keyset(queryset: QuerySet, columns: tuple[str, ...], chunk: int | None) -> Iterator[list[tuple]]:
+    chunk = chunk or CHUNK
     last = 0
     while True:
         rows = list(queryset.filter(id__gt=last).values_list("id", *columns)[:chunk])
@@ -165,7 +166,7 @@ def _assistant(content: str) -> list[dict]:
     return [{"role": "assistant", "content": content}]
 
 
-def sft_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int = CHUNK):
+def sft_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int | None = None):
     """One row per demonstration."""
     for rows in _keyset(queryset, ("prompt_id", "prompt__text", "text", "prompt__split", "labeler_id"), chunk):
         if options.style == "messages":
@@ -211,7 +212,7 @@ def preference_pairs(entries: list[tuple], tie_policy: str) -> Iterator[tuple[tu
                 yield worse, better, True
 
 
-def preference_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int = CHUNK):
+def preference_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int | None = None):
     """Every pair of every ranking, grouped by ranking (ranking_id) in id order."""
     messages = options.style == "messages"
     for rows in _keyset(queryset, ("task__prompt_id", "task__prompt__text", "labeler_id"), chunk):
@@ -238,7 +239,7 @@ def preference_batches(queryset: QuerySet, options: ExportOptions, labelers: Lab
         yield ids, cols
 
 
-def rankings_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int = CHUNK):
+def rankings_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int | None = None):
     """One row per ranking: its samples best first with scores, flags and provenance."""
     columns = (
         "task_id", "task__prompt_id", "task__prompt__text", "task__prompt__split", "task__round_number",
@@ -282,7 +283,7 @@ def rankings_batches(queryset: QuerySet, options: ExportOptions, labelers: Label
         yield ids, cols
 
 
-def eval_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int = CHUNK):
+def eval_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int | None = None):
     """One row per held-out prompt."""
     for rows in _keyset(queryset, ("text", "category"), chunk):
         yield [r[0] for r in rows], {"prompt_id": [r[0] for r in rows], "prompt": [r[1] for r in rows], "category": [r[2] for r in rows]}

@@ -183,7 +183,7 @@ def export_job_run(*, job_id) -> ExportJob | None:
         job.save(update_fields=["status", "started_at"])
 
     relative = Path("exports") / f"{job.id}.{EXTENSIONS[job.format]}"
-    last_update = 0.0
+    last_update = float("-inf")
 
     def progress(done: int, total: int, written: int) -> None:
         nonlocal last_update
