@@ -290,6 +290,7 @@ def preference_import(*, project: Project, kind: str, data: bytes, user=None) ->
         if row is not None:
             rows.append(row)
     if v.errors:
+        v.errors.sort(key=lambda e: e["line"])  # JSON syntax errors were found in a first pass
         first = v.errors[0]
         where = f"line {first['line']}" + (f", field {first['field']}" if first["field"] else "")
         raise ApplicationError(
