@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -224,7 +225,8 @@ def _due_trigger(schedule: RoundSchedule, now: datetime) -> str | None:
         return TrainingRound.Trigger.PERIODIC
     if schedule.rankings_threshold:
         # The first automatic round counts every ranking so far; later ones those since the last.
-        new = labeling_selectors.rankings_count_since(project=schedule.project, since=last.started_at if last else None)
+        since = (last.started_at or last.created_at) if last else datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
+        new = labeling_selectors.rankings_count_since(project=schedule.project, since=since)
         if new >= schedule.rankings_threshold:
             return TrainingRound.Trigger.RANKINGS
     return None

@@ -274,11 +274,12 @@ def _run_sample(*, job, lease, out_rel, out_abs) -> StageOutcome:
         completions.update({p.id: list(t) for p, t in zip(chunk, texts)})
         generation = {**asdict(config), "seed": base.seed + 1000 * round_.number, "policy_stage": policy.stage}
         lease.progress(index + 1, total, {"prompts": float(len(completions))})
-    eval_samples = []
+    eval_samples, win_rate = [], None
     if eval_prompts and per_eval:
         config = stage_config(round_.config, "sample", k=per_eval, seed=EVAL_SEED)
         texts = generate(storage.absolute(policy.path), [p.text for p in eval_prompts], config, runtime)
         eval_samples = [{"prompt": p.text, "completions": list(t)} for p, t in zip(eval_prompts, texts)]
+        win_rate = _reward_model_win_rate(round_, policy, eval_prompts, texts, config, runtime)
         lease.progress(total, total, {"prompts": float(len(completions))})
 
     def after(job_: TrainingJob) -> None:
@@ -288,10 +289,31 @@ def _run_sample(*, job, lease, out_rel, out_abs) -> StageOutcome:
                 generation=json_safe(generation),
             )
         if eval_samples:
-            Checkpoint.objects.filter(id=policy.id).update(eval_samples=eval_samples)
+            locked = Checkpoint.objects.select_for_update().get(id=policy.id)
+            locked.eval_samples = eval_samples
+            if win_rate is not None:
+                locked.metrics = {**locked.metrics, "win_rate_vs_sft": win_rate}
+            locked.save(update_fields=["eval_samples", "metrics"])
 
     message = (
         f"{len(completions)} ranking tasks of {base.k} samples from {policy.stage} checkpoint {policy.id}"
         if completions else "No prompt needs ranking; no samples generated."
     )
     return StageOutcome(message=message, after=after)
+
+
+def _reward_model_win_rate(round_, policy: Checkpoint, eval_prompts, policy_texts, config, runtime) -> float | None:
+    """How often the round's reward model prefers the new policy's eval completion to its SFT
+    parent's (same prompts, same seed; ties count half). None when there is nothing to compare."""
+    from training.ml.sampling import generate
+    from training.ml.scoring import score
+
+    reward = latest_checkpoint(round_.project, [Checkpoint.Stage.REWARD], round_=round_)
+    if reward is None or policy.round_id != round_.id or policy.stage not in (Checkpoint.Stage.PPO, Checkpoint.Stage.DPO):
+        return None
+    parent = policy.parent
+    sft_texts = generate(storage.absolute(parent.path), [p.text for p in eval_prompts], config, runtime)
+    prompts = [p.text for p, texts in zip(eval_prompts, policy_texts) for _ in texts]
+    new = score(storage.absolute(reward.path), prompts, [t for texts in policy_texts for t in texts], runtime)
+    old = score(storage.absolute(reward.path), prompts, [t for texts in sft_texts for t in texts], runtime)
+    return sum(1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(new, old)) / max(1, len(new))
