@@ -5,9 +5,8 @@ import type {
   Assignment,
   Checkpoint,
   DemonstrationSubmit,
-  ExportFormat,
+  ExportCreate,
   ExportJob,
-  ExportKind,
   Me,
   MeStats,
   NextTask,
@@ -80,10 +79,11 @@ export const api = {
   roundMetrics: (slug: string) => request<List<RoundMetrics>>(`/api/projects/${enc(slug)}/round-metrics/`),
 
   exports: () => request<List<ExportJob>>("/api/exports/?limit=100"),
-  exportJob: (id: string | number) => request<ExportJob>(`/api/exports/${enc(String(id))}/`),
-  createExport: (slug: string, body: { kind: ExportKind; format: ExportFormat; filters: Record<string, unknown> }) =>
+  exportJob: (id: string) => request<ExportJob>(`/api/exports/${enc(id)}/`),
+  repeatExport: (id: string) => request<ExportJob>(`/api/exports/${enc(id)}/repeat/`, { method: "POST" }),
+  createExport: (slug: string, body: ExportCreate) =>
     request<ExportJob>(`/api/projects/${enc(slug)}/exports/`, { method: "POST", body }),
-  exportDownloadUrl: (id: string | number) => `/api/exports/${enc(String(id))}/download/`,
+  exportDownloadUrl: (id: string) => `/api/exports/${enc(id)}/download/`,
 
   checkpoints: (slug: string) => request<List<Checkpoint>>(`/api/checkpoints/?project=${enc(slug)}`),
   checkpoint: (id: string) => request<Checkpoint>(`/api/checkpoints/${enc(id)}/`),

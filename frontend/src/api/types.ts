@@ -74,19 +74,37 @@ export type ExportKind = "sft" | "preference" | "rankings" | "eval";
 export type ExportFormat = "jsonl" | "parquet" | "csv";
 
 export type ExportJob = {
-  id: string | number;
-  project?: string;
+  id: string;
+  project: string;
+  created_by?: string | null;
   kind: ExportKind;
   format: ExportFormat;
-  status: string;
-  progress?: number;
-  rows?: number | null;
-  message?: string;
-  filters?: Record<string, unknown>;
-  created_at?: string;
-  finished_at?: string | null;
-  download_url?: string | null;
+  options: Record<string, unknown>;
+  pseudonymize: boolean;
+  status: "queued" | "running" | "succeeded" | "failed";
+  rows_done: number;
+  rows_total: number | null;
+  rows_written: number;
+  sha256: string;
+  size_bytes: number | null;
+  error: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  download_url: string | null;
 };
+
+export type ExportOptionsInput = {
+  style?: string;
+  tie_policy?: "skip" | "both" | "drop_ranking";
+  split?: "train" | "eval";
+  labeler?: string;
+  created_after?: string;
+  created_before?: string;
+  round?: number;
+};
+
+export type ExportCreate = ExportOptionsInput & { kind: ExportKind; format: ExportFormat; pseudonymize: boolean };
 
 export type JobMetricPoint = { step: number; [metric: string]: number | string | null };
 

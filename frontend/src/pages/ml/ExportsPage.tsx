@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
-import { describeError, itemsOf } from "../../api/client";
+import { ApiError, describeError, itemsOf } from "../../api/client";
 import { api } from "../../api/endpoints";
-import type { ExportFormat, ExportJob, ExportKind, Project } from "../../api/types";
+import type { ExportCreate, ExportFormat, ExportJob, ExportKind, ExportOptionsInput, Project } from "../../api/types";
 import { Alert, CodeBlock, formatDate, ProgressBar, ScreenView } from "../../components/ui";
 import { useAction, useRemote } from "../../hooks/useRemote";
 
@@ -11,9 +11,14 @@ const KINDS: [ExportKind, string][] = [
   ["rankings", "Full rankings (K-way)"],
   ["eval", "Evaluation prompts"],
 ];
+const STYLES: Record<ExportKind, string[]> = {
+  sft: ["messages", "prompt_completion"],
+  preference: ["text", "messages"],
+  rankings: ["full"],
+  eval: ["text"],
+};
 const FORMATS: ExportFormat[] = ["jsonl", "parquet", "csv"];
-const DONE = new Set(["succeeded", "done", "completed", "ready"]);
-const ENDED = new Set([...DONE, "failed", "cancelled"]);
+const ENDED = new Set(["succeeded", "failed"]);
 
 export function ExportsPage() {
   const projects = useRemote(async () => itemsOf(await api.projects()), [], {
@@ -33,8 +38,8 @@ export function ExportsPage() {
     <section>
       <h1>Dataset exports</h1>
       <ScreenView screen={projects.screen} onRetry={projects.reload} render={(list) => <ExportForm projects={list} onCreated={exports.reload} />} />
-      <h2>Your exports</h2>
-      <ScreenView screen={exports.screen} onRetry={exports.reload} render={(list) => <ExportTable jobs={list} />} />
+      <h2>Exports</h2>
+      <ScreenView screen={exports.screen} onRetry={exports.reload} render={(list) => <ExportTable jobs={list} onChanged={exports.reload} />} />
     </section>
   );
 }
@@ -43,26 +48,28 @@ function ExportForm({ projects, onCreated }: { projects: Project[]; onCreated: (
   const [slug, setSlug] = useState(projects[0]?.slug ?? "");
   const [kind, setKind] = useState<ExportKind>("sft");
   const [format, setFormat] = useState<ExportFormat>("jsonl");
-  const [filters, setFilters] = useState("{}");
-  const [filterError, setFilterError] = useState<string | null>(null);
-  const create = useAction(async (parsed: Record<string, unknown>) => api.createExport(slug, { kind, format, filters: parsed }));
+  const [style, setStyle] = useState("");
+  const [tiePolicy, setTiePolicy] = useState<"" | "skip" | "both" | "drop_ranking">("");
+  const [split, setSplit] = useState<"" | "train" | "eval">("");
+  const [labeler, setLabeler] = useState("");
+  const [round, setRound] = useState("");
+  const [pseudonymize, setPseudonymize] = useState(true);
+
+  const options: ExportOptionsInput = {
+    ...(style ? { style } : {}),
+    ...(kind === "preference" && tiePolicy ? { tie_policy: tiePolicy } : {}),
+    ...(split ? { split } : {}),
+    ...(labeler.trim() ? { labeler: labeler.trim() } : {}),
+    ...(round !== "" ? { round: Number(round) } : {}),
+  };
+  const body: ExportCreate = { kind, format, pseudonymize, ...options };
+  const create = useAction(async () => api.createExport(slug, body));
+  const fields = create.error instanceof ApiError ? create.error.fields : {};
   const onSubmit = async (e: FormEvent) => {
     e.preventDefault();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(filters || "{}");
-    } catch {
-      setFilterError("Filters must be valid JSON.");
-      return;
-    }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      setFilterError("Filters must be a JSON object.");
-      return;
-    }
-    setFilterError(null);
-    if (await create.run(parsed as Record<string, unknown>)) onCreated();
+    if (await create.run()) onCreated();
   };
-  const body = JSON.stringify({ kind, format, filters: safeJson(filters) });
+  const fieldError = (name: string) => fields[name] && <span className="field-error">{fields[name].join(" ")}</span>;
   return (
     <form className="stack narrow" onSubmit={onSubmit} aria-label="New export">
       <label>
@@ -77,13 +84,20 @@ function ExportForm({ projects, onCreated }: { projects: Project[]; onCreated: (
       </label>
       <label>
         Dataset
-        <select value={kind} onChange={(e) => setKind(e.target.value as ExportKind)}>
+        <select
+          value={kind}
+          onChange={(e) => {
+            setKind(e.target.value as ExportKind);
+            setStyle("");
+          }}
+        >
           {KINDS.map(([k, text]) => (
             <option key={k} value={k}>
               {text}
             </option>
           ))}
         </select>
+        {fieldError("kind")}
       </label>
       <label>
         Format
@@ -94,35 +108,70 @@ function ExportForm({ projects, onCreated }: { projects: Project[]; onCreated: (
             </option>
           ))}
         </select>
+        {fieldError("format")}
       </label>
       <label>
-        Filters (JSON)
-        <textarea rows={2} value={filters} onChange={(e) => setFilters(e.target.value)} />
+        Row style
+        <select value={style} onChange={(e) => setStyle(e.target.value)}>
+          <option value="">default</option>
+          {STYLES[kind].map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+        {fieldError("style")}
       </label>
-      {filterError && <Alert>{filterError}</Alert>}
+      {kind === "preference" && (
+        <label>
+          Ties
+          <select value={tiePolicy} onChange={(e) => setTiePolicy(e.target.value as typeof tiePolicy)}>
+            <option value="">default (skip tied pairs)</option>
+            <option value="skip">skip tied pairs</option>
+            <option value="both">keep tied pairs, marked</option>
+            <option value="drop_ranking">drop rankings with ties</option>
+          </select>
+        </label>
+      )}
+      <label>
+        Split
+        <select value={split} onChange={(e) => setSplit(e.target.value as typeof split)}>
+          <option value="">all</option>
+          <option value="train">train</option>
+          <option value="eval">eval</option>
+        </select>
+        {fieldError("split")}
+      </label>
+      <label>
+        Only this labeler (username)
+        <input value={labeler} onChange={(e) => setLabeler(e.target.value)} maxLength={150} />
+        {fieldError("labeler")}
+      </label>
+      <label>
+        Only samples of round
+        <input type="number" min={0} value={round} onChange={(e) => setRound(e.target.value)} />
+        {fieldError("round")}
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={pseudonymize} onChange={(e) => setPseudonymize(e.target.checked)} /> Pseudonymize labelers
+      </label>
       {create.error && <Alert>{describeError(create.error)}</Alert>}
       <button type="submit" disabled={create.pending || !slug}>
         Start export
       </button>
       <CodeBlock
         title="Same call with curl"
-        code={`curl -b cookies.txt -H "X-CSRFToken: $CSRF" -H "Content-Type: application/json" \\\n  -X POST ${location.origin}/api/projects/${slug}/exports/ -d '${body}'\ncurl -b cookies.txt ${location.origin}/api/exports/<id>/\ncurl -b cookies.txt -OJ ${location.origin}/api/exports/<id>/download/`}
+        code={`curl -b cookies.txt -H "X-CSRFToken: $CSRF" -H "Content-Type: application/json" \\\n  -X POST ${location.origin}/api/projects/${slug}/exports/ -d '${JSON.stringify(body)}'\ncurl -b cookies.txt ${location.origin}/api/exports/<id>/\ncurl -b cookies.txt -OJ ${location.origin}/api/exports/<id>/download/`}
       />
     </form>
   );
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text || "{}");
-  } catch {
-    return {};
-  }
-}
-
-function ExportTable({ jobs }: { jobs: ExportJob[] }) {
+function ExportTable({ jobs, onChanged }: { jobs: ExportJob[]; onChanged: () => void }) {
+  const repeat = useAction(async (id: string) => api.repeatExport(id));
   return (
     <div className="table-wrap">
+      {repeat.error && <Alert>{describeError(repeat.error)}</Alert>}
       <table>
         <thead>
           <tr>
@@ -136,27 +185,38 @@ function ExportTable({ jobs }: { jobs: ExportJob[] }) {
         </thead>
         <tbody>
           {jobs.map((job) => (
-            <tr key={String(job.id)} data-testid={`export-${job.id}`}>
+            <tr key={job.id} data-testid={`export-${job.id}`}>
               <td>
-                {job.project ? `${job.project} · ` : ""}
-                {job.kind} · {job.format}
+                {job.project} · {job.kind} · {job.format}
               </td>
               <td>
                 <span className={`status status-${job.status}`}>{job.status}</span>
-                {job.message && <div className="muted">{job.message}</div>}
+                {job.error && <div className="field-error">{job.error}</div>}
               </td>
               <td>
-                <ProgressBar value={Math.round(job.progress ?? (DONE.has(job.status) ? 100 : 0))} max={100} label={`Export ${job.id} progress`} />
+                <ProgressBar value={job.rows_done} max={job.rows_total ?? (job.status === "succeeded" ? job.rows_done : 0)} label={`Export ${job.kind} progress`} />
               </td>
-              <td>{job.rows ?? "—"}</td>
+              <td>{job.rows_written}</td>
               <td>{formatDate(job.created_at)}</td>
-              <td>
-                {DONE.has(job.status) ? (
-                  <a href={job.download_url ?? api.exportDownloadUrl(job.id)} download>
+              <td className="row">
+                {job.status === "succeeded" && job.download_url ? (
+                  <a href={job.download_url} download>
                     Download {job.kind}.{job.format}
                   </a>
                 ) : (
                   "—"
+                )}
+                {job.sha256 && <span className="muted" title="SHA-256">sha256 {job.sha256.slice(0, 12)}…</span>}
+                {ENDED.has(job.status) && (
+                  <button
+                    type="button"
+                    className="link-button"
+                    onClick={async () => {
+                      if (await repeat.run(job.id)) onChanged();
+                    }}
+                  >
+                    Run again
+                  </button>
                 )}
               </td>
             </tr>

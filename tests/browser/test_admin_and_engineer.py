@@ -1,0 +1,79 @@
+"""An admin schedules a round and watches its progress; an ML engineer exports a dataset and
+downloads the file."""
+
+import json
+
+import pytest
+
+from exports import services as export_services
+from exports.models import ExportJob
+from labeling.models import Demonstration
+from training.models import TrainingJob, TrainingRound
+
+from . import data
+from .conftest import login, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_admin_schedules_a_round_and_sees_stage_progress(page):
+    data.project()
+    data.user_with_roles("ada", "admin")
+    login(page, "ada", data.PASSWORD)
+
+    page.get_by_role("link", name="Projects").click()
+    page.get_by_role("link", name="Rounds").first.click()
+    page.get_by_role("heading", name="Schedule a round").wait_for()
+    screenshot(page, "admin-rounds")
+    page.get_by_role("button", name="Schedule round").click()
+    page.get_by_role("heading", name="Round 1").wait_for()
+
+    # No worker runs here: stand in for one by writing the progress a worker would report.
+    round_ = TrainingRound.objects.get()
+    TrainingJob.objects.create(
+        round=round_, stage=TrainingJob.Stage.SFT, order=0, status=TrainingJob.Status.SUCCEEDED, step=20, total_steps=20,
+        metrics=[{"step": s, "loss": 2.0 / s} for s in range(1, 21)],
+    )
+    TrainingJob.objects.create(
+        round=round_, stage=TrainingJob.Stage.REWARD, order=1, status=TrainingJob.Status.RUNNING, step=3, total_steps=10,
+        metrics=[{"step": 1, "accuracy": 0.5}, {"step": 2, "accuracy": 0.6}, {"step": 3, "accuracy": 0.7}],
+    )
+    TrainingRound.objects.filter(pk=round_.pk).update(status=TrainingRound.Status.RUNNING)
+
+    reward = page.get_by_test_id("job-reward")
+    reward.get_by_text("3/10 (30%)").wait_for()
+    assert page.get_by_role("progressbar", name="reward progress").get_attribute("aria-valuenow") == "3"
+    page.get_by_test_id("job-sft").get_by_text("20/20 (100%)").wait_for()
+    assert page.get_by_role("img", name="sft over steps: loss over step").is_visible()
+    screenshot(page, "admin-round-progress")
+    assert page.js_errors == []
+
+
+def test_engineer_creates_and_downloads_an_export(page):
+    proj = data.project()
+    task = data.demonstration_task(proj, "Say hello politely.")
+    labeler = data.user_with_roles("lab", "labeler")
+    Demonstration.objects.create(prompt=task.prompt, labeler=labeler, text="Hello, and welcome!")
+    data.user_with_roles("eng", "ml_engineer")
+    login(page, "eng", data.PASSWORD)
+
+    page.get_by_role("link", name="Exports").click()
+    page.get_by_label("Dataset").select_option("sft")
+    page.get_by_label("Format").select_option("jsonl")
+    page.get_by_role("button", name="Start export").click()
+    page.get_by_text("queued").first.wait_for()
+
+    # No Celery worker in this test: run the queued job the way the worker would.
+    job = ExportJob.objects.get()
+    export_services.export_job_run(job_id=job.id)
+
+    link = page.get_by_role("link", name="Download sft.jsonl")
+    link.wait_for(timeout=15_000)
+    screenshot(page, "engineer-exports")
+    with page.expect_download() as info:
+        link.click()
+    path = info.value.path()
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    assert len(rows) == 1
+    assert "Hello, and welcome!" in json.dumps(rows[0])
+    assert page.js_errors == []
