@@ -14,8 +14,26 @@ export function HomePage({ me }: { me: Me }) {
     <section>
       <h1>Welcome, {me.username}</h1>
       {isLabeler && <p>Pick a project and start labeling. Your work is saved as you go.</p>}
+      {isLabeler && <MyStats />}
       <ScreenView screen={screen} onRetry={reload} render={(projects) => <ProjectCards projects={projects} isLabeler={isLabeler} isAdmin={hasRole(me, "admin")} />} />
     </section>
+  );
+}
+
+function MyStats() {
+  const { screen } = useRemote(() => api.myStats(), []);
+  if (screen.status !== "ready") return null;
+  const entries = Object.entries(screen.data).filter(([, v]) => typeof v === "number" || typeof v === "string");
+  if (entries.length === 0) return null;
+  return (
+    <dl className="stats" aria-label="Your work">
+      {entries.map(([key, value]) => (
+        <div key={key}>
+          <dt>{key.replace(/_/g, " ")}</dt>
+          <dd>{typeof value === "number" && !Number.isInteger(value) ? value.toFixed(1) : String(value)}</dd>
+        </div>
+      ))}
+    </dl>
   );
 }
 
