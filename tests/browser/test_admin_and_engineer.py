@@ -2,8 +2,11 @@
 downloads the file."""
 
 import json
+import uuid
 
 import pytest
+
+from django.utils import timezone
 
 from exports import services as export_services
 from exports.models import ExportJob
@@ -36,6 +39,7 @@ def test_admin_schedules_a_round_and_sees_stage_progress(page):
     )
     TrainingJob.objects.create(
         round=round_, stage=TrainingJob.Stage.REWARD, order=1, status=TrainingJob.Status.RUNNING, step=3, total_steps=10,
+        lease_id=uuid.uuid4(), heartbeat_at=timezone.now(), worker="test-worker",
         metrics=[{"step": 1, "accuracy": 0.5}, {"step": 2, "accuracy": 0.6}, {"step": 3, "accuracy": 0.7}],
     )
     TrainingRound.objects.filter(pk=round_.pk).update(status=TrainingRound.Status.RUNNING)

@@ -76,6 +76,9 @@ def test_ranking_by_keyboard_only_with_a_tie(page):
     page.get_by_label("Hallucination (makes things up)").nth(3).focus()
     page.keyboard.press("Space")
     screenshot(page, "ranking-filled")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "ranking-phone")
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.keyboard.press("Shift+Enter")
     page.get_by_role("heading", name="Nothing to do").wait_for()
 

@@ -22,7 +22,7 @@ export function LineChart({ title, series, xLabel, width = 420, height = 200 }: 
   if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
   const sx = (x: number) => pad.left + ((x - x0) / (x1 - x0)) * (width - pad.left - pad.right);
   const sy = (y: number) => height - pad.bottom - ((y - y0) / (y1 - y0)) * (height - pad.top - pad.bottom);
-  const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
+  const fmt = (v: number) => (Number.isInteger(v) || Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
