@@ -30,16 +30,27 @@ class JsonlWriter:
 
     def __init__(self, fh: IO[bytes], schema: pa.Schema):
         self._fh = fh
-        self._keys = [json.dumps(name) + ":" for name in schema.names]
         self._names = schema.names
+        self._types = schema.types
+        # Rows are rendered with one %-format per line (C speed); keys are fixed per schema.
+        self._template = "{" + ",".join(json.dumps(n).replace("%", "%%") + ":%s" for n in schema.names) + "}\n"
         self._encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-    def _column(self, values: list) -> list[str]:
-        # Preference rows repeat the same prompt and sample objects across pairs; encode each
-        # live object once per batch (ids are unique while the batch holds them).
+    def _column(self, values: list, type_: pa.DataType):
+        encode = self._encode
+        if pa.types.is_integer(type_):
+            return ["null" if v is None else str(v) for v in values] if None in values else map(str, values)
+        if pa.types.is_boolean(type_):
+            return map(_JSON_BOOL.__getitem__, values)
+        if pa.types.is_string(type_):
+            # Preference rows repeat each prompt and sample across pairs: encode each distinct
+            # string once; hashing and lookups run in C.
+            table = {v: encode(v) for v in set(values)}
+            return map(table.__getitem__, values)
+        # Nested values (chat messages, samples): encode each live object once per batch
+        # (ids are unique while the batch holds them).
         cache: dict[int, str] = {}
         out = []
-        encode = self._encode
         for v in values:
             frag = cache.get(id(v))
             if frag is None:
@@ -48,13 +59,14 @@ class JsonlWriter:
         return out
 
     def write(self, columns: dict[str, list]) -> None:
-        frags = [self._column(columns[name]) for name in self._names]
-        keys = self._keys
-        lines = ["{" + ",".join([k + f for k, f in zip(keys, row)]) + "}\n" for row in zip(*frags)]
-        self._fh.write("".join(lines).encode("utf-8"))
+        frags = [self._column(columns[name], t) for name, t in zip(self._names, self._types)]
+        self._fh.write("".join(map(self._template.__mod__, zip(*frags))).encode("utf-8"))
 
     def close(self) -> None:
         pass
+
+
+_JSON_BOOL = {True: "true", False: "false", None: "null"}
 
 
 class ParquetWriter:

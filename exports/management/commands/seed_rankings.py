@@ -74,6 +74,10 @@ class Command(BaseCommand):
         with transaction.atomic(), connection.cursor() as django_cursor:
             cursor = django_cursor.cursor  # the psycopg cursor, for COPY
             cursor.execute(f"LOCK TABLE {', '.join(tables.values())} IN EXCLUSIVE MODE")
+            if connection.connection.info.parameter_status("is_superuser") == "on":
+                # Foreign-key triggers per row would triple the run time; the ids written below
+                # are consistent by construction. Only for this transaction.
+                cursor.execute("SET LOCAL session_replication_role = replica")
             start = {m: _next_id(cursor, t) for m, t in tables.items()}
             tag = f"{opts['project']}-{start[Prompt]}"
 
@@ -91,11 +95,14 @@ class Command(BaseCommand):
             _copy(cursor, tables[Task], ["id", "project_id", "prompt_id", "kind", "status", "overlap", "submitted_count", "priority", "round_number", "created_at"], tasks())
 
             generation = json.dumps({"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 64})
+            # Pools of texts and rank patterns, drawn from per row: random choices per word or
+            # per sample would dominate the run time at a million rankings.
+            pool = [" ".join(rng.choice(_WORDS) for _ in range(8 + j % 8)) for j in range(997)]
 
             def samples():
                 for i in range(n_tasks * k):
-                    words = " ".join(rng.choice(_WORDS) for _ in range(8 + i % 8))
-                    yield (str(start[Sample] + i), str(start[Prompt] + i // k), f"Answer {i % k}: {words}.", "model", checkpoint, "1", generation, now)
+                    text = f"Answer {i % k}: {pool[(i * 7919) % 997]}."
+                    yield (str(start[Sample] + i), str(start[Prompt] + i // k), text, "model", checkpoint, "1", generation, now)
 
             _copy(cursor, tables[Sample], ["id", "prompt_id", "text", "origin", "checkpoint_id", "round_number", "generation", "created_at"], samples())
             _copy(
@@ -105,32 +112,42 @@ class Command(BaseCommand):
                 ((str(start[TaskSample] + i), str(start[Task] + i // k), str(start[Sample] + i), str(i % k)) for i in range(n_tasks * k)),
             )
 
-            # One rank permutation per ranking; kept to write the entries right after.
-            orders: list[list[list[int]]] = []
+            # Rank patterns: groups of positions (0..k-1), best first; some with one tie.
+            patterns = []
+            for _ in range(256):
+                positions = list(range(k))
+                rng.shuffle(positions)
+                groups = [[p] for p in positions]
+                if rng.random() < opts["tie_rate"]:
+                    j = rng.randrange(k - 1)
+                    groups[j : j + 2] = [groups[j] + groups[j + 1]]
+                patterns.append(groups)
+            choice = [rng.randrange(256) for _ in range(4096)]
+            shown = "[" + ",".join(["%d"] * k) + "]"
+
+            def pattern(r: int) -> list[list[int]]:
+                return patterns[choice[r % 4096] ^ (r // 4096 % 256)]
 
             def rankings():
                 for r in range(n):
                     t = r // n_lab
-                    ids = [start[Sample] + t * k + j for j in range(k)]
-                    rng.shuffle(ids)
-                    groups = [[i] for i in ids]
-                    if rng.random() < opts["tie_rate"]:
-                        j = rng.randrange(k - 1)
-                        groups[j : j + 2] = [groups[j] + groups[j + 1]]
-                    orders.append(groups)
+                    base = start[Sample] + t * k
+                    order = "[" + ",".join("[" + ",".join(str(base + p) for p in g) + "]" for g in pattern(r)) + "]"
                     yield (
-                        str(start[Ranking] + r), str(start[Task] + t), str(users[r % n_lab]), json.dumps(groups), "false",
-                        json.dumps(sorted(ids)), str(rng.randrange(5_000, 120_000)), now,
+                        str(start[Ranking] + r), str(start[Task] + t), str(users[r % n_lab]), order, "false",
+                        shown % tuple(range(base, base + k)), str(5_000 + (r * 7919) % 115_000), now,
                     )  # fmt: skip
 
             _copy(cursor, tables[Ranking], ["id", "task_id", "labeler_id", '"order"', "none_acceptable", "shown_order", "time_spent_ms", "created_at"], rankings())
 
             def entries():
                 e = start[RankingEntry]
-                for r, groups in enumerate(orders):
-                    for rank, group in enumerate(groups, start=1):
-                        for sample_id in group:
-                            yield (str(e), str(start[Ranking] + r), str(sample_id), str(rank), str(8 - rank if rank < 7 else 1), "[]")
+                for r in range(n):
+                    base = start[Sample] + (r // n_lab) * k
+                    rid = str(start[Ranking] + r)
+                    for rank, group in enumerate(pattern(r), start=1):
+                        for p in group:
+                            yield (str(e), rid, str(base + p), str(rank), str(8 - rank if rank < 7 else 1), "[]")
                             e += 1
 
             written = _copy(cursor, tables[RankingEntry], ["id", "ranking_id", "sample_id", "rank", "score", "flags"], entries())
