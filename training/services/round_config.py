@@ -38,7 +38,7 @@ DEFAULT_ROUND_CONFIG: dict[str, Any] = {
     # Completions per held-out eval prompt generated from the round's final policy.
     "eval_samples_per_prompt": 4,
     "runtime": {"device": "auto", "dtype": "auto", "seed": 0},
-    "sft": {"epochs": 15, "lr": 3e-3, "batch_size": 8, "max_length": 128, "save_every": 10},
+    "sft": {"epochs": 20, "lr": 3e-3, "batch_size": 8, "max_length": 128, "save_every": 10},
     "reward": {"epochs": 4, "lr": 1e-3, "batch_size": 8, "max_length": 128, "save_every": 10},
     "ppo": {
         "steps": 20, "rollout_batch_size": 16, "minibatch_size": 8, "ppo_epochs": 2, "lr": 1e-4, "beta": 0.1,
