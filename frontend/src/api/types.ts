@@ -1,7 +1,14 @@
 /**
- * Shapes the screens use. Training types come from the generated OpenAPI schema
- * (schema.d.ts, `npm run gen:api`); the rest mirror the backend serializers.
+ * Shapes the screens use. Where the generated OpenAPI schema (schema.d.ts, `npm run gen:api`)
+ * describes an endpoint, the type is derived from it; output serializers always send every
+ * field, so their optional markers are dropped with Required<>, and untyped JSON columns
+ * (metrics, counts, options) get their real shapes here.
  */
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
+/** An output serializer's object: every declared field is present in responses. */
+type Out<Name extends keyof Schemas> = Required<Schemas[Name]>;
 
 export type Role = "labeler" | "admin" | "ml_engineer";
 
@@ -73,25 +80,10 @@ export type ActivityRow = Record<string, string | number | null>;
 export type ExportKind = "sft" | "preference" | "rankings" | "eval";
 export type ExportFormat = "jsonl" | "parquet" | "csv";
 
-export type ExportJob = {
-  id: string;
-  project: string;
-  created_by?: string | null;
-  kind: ExportKind;
-  format: ExportFormat;
+export type ExportJob = Omit<Out<"ExportJobOutput">, "options" | "rows_total" | "size_bytes"> & {
   options: Record<string, unknown>;
-  pseudonymize: boolean;
-  status: "queued" | "running" | "succeeded" | "failed";
-  rows_done: number;
   rows_total: number | null;
-  rows_written: number;
-  sha256: string;
   size_bytes: number | null;
-  error: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  download_url: string | null;
 };
 
 export type ExportOptionsInput = {
@@ -108,70 +100,34 @@ export type ExportCreate = ExportOptionsInput & { kind: ExportKind; format: Expo
 
 export type JobMetricPoint = { step: number; [metric: string]: number | string | null };
 
-export type TrainingJob = {
-  id: string;
-  stage: string;
-  order: number;
-  status: string;
-  step: number;
-  total_steps: number;
-  metrics?: JobMetricPoint[];
-  log_tail?: string;
-  attempts: number;
-  message: string;
-  checkpoint_id?: string | null;
-};
+type Snapshot = Omit<Out<"DataSnapshotOutput">, "counts"> & { counts: Record<string, number> };
 
-export type TrainingRound = {
-  id: number;
-  project: string;
-  number: number;
-  status: string;
-  trigger: string;
-  start_at: string | null;
-  message: string;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
+export type TrainingJob = Omit<Out<"TrainingJobSummaryOutput">, never> &
+  Partial<Omit<Out<"TrainingJobOutput">, "metrics">> & { metrics?: JobMetricPoint[] };
+
+export type TrainingRound = Omit<Out<"TrainingRoundListOutput">, "jobs"> & {
   jobs: TrainingJob[];
   config?: Record<string, unknown>;
-  snapshot?: { id: number | string; counts: Record<string, number>; created_at: string } | null;
+  snapshot?: Snapshot | null;
   scheduled_by?: string | null;
 };
 
-export type RoundScheduleSettings = {
+export type RoundScheduleSettings = Omit<Out<"RoundScheduleSettingsOutput">, "config" | "updated_at" | "every_hours" | "rankings_threshold"> & {
   every_hours: number | null;
   rankings_threshold: number | null;
   config: Record<string, unknown>;
   updated_at?: string | null;
 };
 
-export type RoundMetrics = {
-  round: number;
-  round_id: number;
-  status: string;
-  sft_eval_loss: number | null;
-  rm_accuracy: number | null;
-  ppo_reward: number | null;
-  ppo_kl: number | null;
-  dpo_accuracy: number | null;
-  win_rate_vs_sft: number | null;
-};
+export type RoundMetrics = Out<"RoundMetricsOutput">;
 
-export type Checkpoint = {
-  id: string;
-  project: string;
-  stage: string;
-  path: string;
-  parent_id: string | null;
-  snapshot_id: number | string | null;
-  job_id: string | null;
-  round_id: number | null;
-  round_number: number | null;
+/** The detail view builds lineage in a method field, so the schema cannot describe it. */
+type LineageItem = { id: string; stage: string; path: string; round_number: number | null; snapshot_id: string | null; created_at: string };
+
+export type Checkpoint = Omit<Out<"CheckpointListOutput">, "metrics"> & {
   metrics: Record<string, unknown>;
-  created_at: string;
-  config?: Record<string, unknown>;
-  snapshot?: { id: number | string; counts: Record<string, number>; created_at: string } | null;
-  lineage?: { id: string; stage: string; path: string; round_number: number | null; snapshot_id: number | string | null; created_at: string }[];
+  config?: unknown;
+  snapshot?: Snapshot | null;
+  lineage?: LineageItem[];
   eval_samples?: unknown;
 };
