@@ -58,6 +58,7 @@ def test_ranking_by_keyboard_only_with_a_tie(page):
 
     page.goto("/label/helpful/ranking")
     page.get_by_role("heading", name="Rank the answers").wait_for()
+    assert int(page.evaluate("document.body.dataset.taskRenderMs")) < 200
     screenshot(page, "ranking-view")
 
     # Rank A 1st, B and C tied 2nd, D 3rd, using only the keyboard: focus, number keys, Shift+Enter.
@@ -127,3 +128,15 @@ def test_hostile_prompt_and_sample_text_shows_as_text_and_never_runs(page):
     assert page.locator("main script, main img").count() == 0
     assert page.evaluate("typeof window.__xss") == "undefined"
     screenshot(page, "xss-as-text")
+
+
+def test_ranking_by_drag_and_drop(page):
+    proj = data.project()
+    data.ranking_task(proj, "Pick a fruit.", ["Apple", "Pear", "Plum", "Fig"])
+    data.user_with_roles("dora", "labeler")
+    login(page, "dora", data.PASSWORD)
+    page.goto("/label/helpful/ranking")
+    page.get_by_test_id("sample-C").drag_to(page.locator(".rung[data-rank='1']"))
+    page.get_by_test_id("sample-A").drag_to(page.locator(".rung[data-rank='1']"))
+    page.locator(".rung[data-rank='1'] .chip", has_text="A").drag_to(page.locator(".rung[data-rank='2']"))
+    assert page.get_by_test_id("order-summary").inner_text() == "Order: C > A"

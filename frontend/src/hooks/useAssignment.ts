@@ -6,7 +6,7 @@ import { newUuid } from "../lib/uuid";
 
 export type AssignmentScreen =
   | { status: "loading" }
-  | { status: "ready"; assignment: Assignment; startedAt: number }
+  | { status: "ready"; assignment: Assignment; startedAt: number; receivedAt: number }
   | { status: "empty"; message: string }
   | { status: "error"; message: string; code: string; recoverable: boolean };
 
@@ -44,7 +44,7 @@ export function useAssignment(slug: string, kind?: TaskKind) {
     idempotencyKey.current = null;
     try {
       const next = await api.nextTask(slug, kind);
-      if (next.assignment) setScreen({ status: "ready", assignment: next.assignment, startedAt: Date.now() });
+      if (next.assignment) setScreen({ status: "ready", assignment: next.assignment, startedAt: Date.now(), receivedAt: performance.now() });
       else setScreen({ status: "empty", message: next.message || "No more tasks here right now. Check back later." });
     } catch (error) {
       setScreen({
