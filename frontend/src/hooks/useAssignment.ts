@@ -10,6 +10,14 @@ export type AssignmentScreen =
   | { status: "empty"; message: string }
   | { status: "error"; message: string; code: string; recoverable: boolean };
 
+const LETTERS = "ABCDEFGHI";
+
+/** Samples arrive in this labeler's shown order; label them A, B, ... when the server did not. */
+function withLabels(assignment: Assignment): Assignment {
+  const samples = (assignment.samples ?? []).map((s, i) => ({ ...s, label: s.label || LETTERS[i] || String(i + 1) }));
+  return { ...assignment, samples, draft: assignment.draft ?? "", guidelines: assignment.guidelines ?? "" };
+}
+
 const LEASE_CODES = new Set(["lease_taken", "lease_expired", "conflict", "assignment_closed", "not_active"]);
 
 /** The sentence a labeler sees for an API error while labeling. */
@@ -44,7 +52,7 @@ export function useAssignment(slug: string, kind?: TaskKind) {
     idempotencyKey.current = null;
     try {
       const next = await api.nextTask(slug, kind);
-      if (next.assignment) setScreen({ status: "ready", assignment: next.assignment, startedAt: Date.now(), receivedAt: performance.now() });
+      if (next.assignment) setScreen({ status: "ready", assignment: withLabels(next.assignment), startedAt: Date.now(), receivedAt: performance.now() });
       else setScreen({ status: "empty", message: next.message || "No more tasks here right now. Check back later." });
     } catch (error) {
       setScreen({

@@ -55,7 +55,9 @@ export function useAuthState(): Auth {
 
   const login = useCallback(async (username: string, password: string) => {
     await api.csrf();
-    const me = await api.login(username, password);
+    await api.login(username, password);
+    // Login rotates the session and the CSRF token; /api/me/ is the one source of the roles.
+    const me = await api.me();
     setState({ status: "signed-in", me });
   }, []);
 
