@@ -165,7 +165,9 @@ def test_sigkilled_worker_job_is_resumed_by_the_next_worker(project, admin_user,
     assert job.attempts == 2 and job.status == "succeeded"
     assert "resuming from the state saved at step" in job.log_tail, job.log_tail
     resumed_from = int(job.log_tail.split("resuming from the state saved at step ")[1].split()[0])
-    assert 1 <= resumed_from <= killed_at
+    # Heartbeats are throttled, so the row may lag the state on disk; either way the new worker
+    # started mid-stage, neither from scratch nor from the end.
+    assert killed_at >= 3 and 1 <= resumed_from < 12, (killed_at, resumed_from)
     assert [p["step"] for p in job.metrics] == list(range(1, 13)), "each step recorded once, in order"
     assert Checkpoint.objects.filter(round_id=round_id, stage="ppo").count() == 1
     samples = Sample.objects.filter(round_number=done.number, prompt__project=project)
