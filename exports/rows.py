@@ -11,8 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from datetime import timezone
 
 import pyarrow as pa
@@ -237,30 +241,68 @@ def preference_pairs(entries: list[tuple], tie_policy: str) -> Iterator[tuple[tu
                 yield worse, better, True
 
 
+@dataclass(frozen=True)
+class _PairPlan:
+    """The pairs of every ranking with one rank pattern, as index getters over its samples."""
+
+    n: int
+    chosen: Callable[[list], tuple]
+    rejected: Callable[[list], tuple]
+    chosen_ranks: tuple[int, ...]
+    rejected_ranks: tuple[int, ...]
+    tied: tuple[bool, ...]
+
+
+def _getter(indices: list[int]) -> Callable[[list], tuple]:
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda seq: (seq[only],)
+    return itemgetter(*indices)
+
+
+@lru_cache(maxsize=4096)
+def _pair_plan(ranks: tuple[int, ...], tie_policy: str) -> _PairPlan | None:
+    # K = 4 rankings have at most 75 rank patterns: the pairs of each are worked out once and
+    # applied to each ranking's samples by C-level getters.
+    pairs = list(preference_pairs([(r, i) for i, r in enumerate(ranks)], tie_policy))
+    if not pairs:
+        return None
+    return _PairPlan(
+        n=len(pairs),
+        chosen=_getter([b[1] for b, _w, _t in pairs]),
+        rejected=_getter([w[1] for _b, w, _t in pairs]),
+        chosen_ranks=tuple(b[0] for b, _w, _t in pairs),
+        rejected_ranks=tuple(w[0] for _b, w, _t in pairs),
+        tied=tuple(t for _b, _w, t in pairs),
+    )
+
+
 def preference_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, chunk: int | None = None):
     """Every pair of every ranking, grouped by ranking (ranking_id) in id order."""
     messages = options.style == "messages"
+    tie_policy = options.tie_policy
+    names = ("prompt", "chosen", "rejected", "ranking_id", "prompt_id", "chosen_rank", "rejected_rank", "tied", "labeler")
     for rows in _keyset(queryset, ("task__prompt_id", "task__prompt__text", "labeler_id"), chunk):
         ids = [r[0] for r in rows]
         grouped = _entries_by_ranking(queryset, ids, ("sample__text",))
-        cols: dict[str, list] = {k: [] for k in ("prompt", "chosen", "rejected", "ranking_id", "prompt_id", "chosen_rank", "rejected_rank", "tied", "labeler")}
-        prompt, chosen, rejected = cols["prompt"], cols["chosen"], cols["rejected"]
-        rid_col, pid_col, crank, rrank, tied_col, lab = (
-            cols["ranking_id"], cols["prompt_id"], cols["chosen_rank"], cols["rejected_rank"], cols["tied"], cols["labeler"]
-        )
+        cols: dict[str, list] = {k: [] for k in names}
+        prompt, chosen, rejected, rid_col, pid_col, crank, rrank, tied_col, lab = (cols[k] for k in names)
         for rid, prompt_id, prompt_text, labeler_id in rows:
-            name = labelers.name(labeler_id)
-            p = _user(prompt_text) if messages else prompt_text
-            for better, worse, tied in preference_pairs(grouped[rid], options.tie_policy):
-                prompt.append(p)
-                chosen.append(_assistant(better[2]) if messages else better[2])
-                rejected.append(_assistant(worse[2]) if messages else worse[2])
-                rid_col.append(rid)
-                pid_col.append(prompt_id)
-                crank.append(better[0])
-                rrank.append(worse[0])
-                tied_col.append(tied)
-                lab.append(name)
+            entries = grouped[rid]
+            plan = _pair_plan(tuple([e[0] for e in entries]), tie_policy)
+            if plan is None:
+                continue
+            texts = [_assistant(e[2]) for e in entries] if messages else [e[2] for e in entries]
+            n = plan.n
+            prompt.extend([_user(prompt_text) if messages else prompt_text] * n)
+            chosen.extend(plan.chosen(texts))
+            rejected.extend(plan.rejected(texts))
+            rid_col.extend([rid] * n)
+            pid_col.extend([prompt_id] * n)
+            crank.extend(plan.chosen_ranks)
+            rrank.extend(plan.rejected_ranks)
+            tied_col.extend(plan.tied)
+            lab.extend([labelers.name(labeler_id)] * n)
         yield ids, cols
 
 
@@ -337,3 +379,49 @@ BATCHES = {
     ExportKind.RANKINGS: rankings_batches,
     ExportKind.EVAL: eval_batches,
 }
+
+
+_DONE = object()
+
+
+def read_ahead(make_batches: Callable[[], Iterator], *, depth: int = 2) -> Iterator:
+    """Produce batches on a background thread while the caller writes the previous ones.
+
+    Database waits and the writers' C code (file I/O, Parquet encoding) release the GIL, so
+    reading and writing overlap. The thread reads on its own database connection, in
+    autocommit like the caller's (each page is its own snapshot either way), and closes it at
+    the end. At most `depth` batches wait in memory.
+    """
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in make_batches():
+                while not stop.is_set():
+                    try:
+                        out.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            out.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            out.put(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=produce, name="export-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -18,7 +18,7 @@ from config.errors import ApplicationError, Conflict, Forbidden
 from exports.models import DownloadLog, ExportJob
 from exports.paths import resolve_under_data_dir
 from exports.options import ExportOptions, export_options_parse
-from exports.rows import BATCHES, Labelers, schema_for, source_id_cutoff, source_queryset
+from exports.rows import BATCHES, Labelers, read_ahead, schema_for, source_id_cutoff, source_queryset
 from exports.writers import WRITERS
 from labeling.models import Project
 from labeling.roles import is_admin, is_ml_engineer
@@ -89,7 +89,13 @@ def export_file_write(
     try:
         with open(tmp, "wb") as fh:
             writer = WRITERS[fmt](fh, schema)
-            for ids, columns in BATCHES[kind](queryset, options, labelers):
+            batches = BATCHES[kind]
+            if transaction.get_connection(queryset.db).in_atomic_block:
+                # Inside a transaction, rows must come from that transaction: read in line.
+                stream = batches(queryset, options, labelers)
+            else:
+                stream = read_ahead(lambda: batches(queryset, options, labelers))
+            for ids, columns in stream:
                 n = len(next(iter(columns.values())))
                 if n:
                     writer.write(columns)

@@ -139,3 +139,58 @@ def test_failed_job_reports_error_and_leaves_no_file(filled, project, engineer, 
     job = services.export_job_run(job_id=create(engineer, project)[0].json()["id"])
     assert job.status == "failed" and "disk full" in job.error and job.file_path == ""
     assert not any((data_dir / "exports").iterdir())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_job_outside_a_transaction_reads_ahead_on_its_own_connection(filled, project, engineer, data_dir, monkeypatch):
+    from exports import rows
+
+    monkeypatch.setattr(rows, "CHUNK", 1)
+    threads = []
+    real = rows.BATCHES["preference"]
+
+    def observed(*args, **kwargs):
+        import threading
+
+        threads.append(threading.current_thread().name)
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setitem(rows.BATCHES, "preference", observed)
+    job = services.export_job_run(job_id=create(engineer, project)[0].json()["id"])
+    assert threads == ["export-read-ahead"]
+    assert job.status == "succeeded" and job.rows_written == 8
+    inline = data_dir / "inline.jsonl"
+    from django.db import transaction
+
+    with transaction.atomic():  # the in-line path writes the same bytes
+        from exports.options import ExportOptions
+
+        services.export_file_write(
+            project=project, kind="preference", fmt="jsonl", options=ExportOptions.from_json(job.options), salt=job.salt,
+            pseudonymize=True, id_cutoff=job.id_cutoff, out_path=inline,
+        )  # fmt: skip
+    assert inline.read_bytes() == (data_dir / job.file_path).read_bytes()
+
+
+def test_read_ahead_hands_over_errors_and_stops():
+    from exports.rows import read_ahead
+
+    def failing():
+        yield 1
+        raise ValueError("boom")
+
+    stream = read_ahead(failing)
+    assert next(stream) == 1
+    with pytest.raises(ValueError, match="boom"):
+        next(stream)
+    produced = []
+
+    def endless():
+        for i in range(10_000):
+            produced.append(i)
+            yield i
+
+    stream = read_ahead(endless, depth=1)
+    assert next(stream) == 0
+    stream.close()  # the consumer gives up: the producer stops instead of running on
+    assert len(produced) < 10
