@@ -131,13 +131,14 @@ def sampling_policy(round_: TrainingRound) -> Checkpoint:
     )
 
 
-def saved_step(out_dir: Path) -> int | None:
-    """The step of the resumable state in out_dir, if a previous attempt left one."""
+def saved_progress(out_dir: Path) -> tuple[int, list[dict]] | None:
+    """(step, metric history) of the resumable state in out_dir, if a previous attempt left one."""
     for name in ("state", "state.old"):
         progress = out_dir / name / "progress.json"
         if progress.exists():
             try:
-                return int(json.loads(progress.read_text())["step"])
+                data = json.loads(progress.read_text())
+                return int(data["step"]), list(data.get("history") or [])
             except (ValueError, KeyError, OSError):
                 return None
     return None
@@ -152,9 +153,12 @@ def stage_execute(*, lease: Lease) -> StageOutcome:
     round_ = job.round
     out_rel = storage.stage_dir(project_slug=round_.project.slug, round_number=round_.number, stage=job.stage)
     out_abs = storage.absolute(out_rel)
-    step = saved_step(out_abs)
-    if step:
-        lease.log_line(f"resuming from the state saved at step {step}")
+    saved = saved_progress(out_abs)
+    if saved and saved[0]:
+        # The series continues from the saved state's history: the dead worker may have
+        # trained past its last heartbeat, and steps after the saved state will be redone.
+        lease.metrics = [json_safe({**point, "step": point.get("step", i + 1)}) for i, point in enumerate(saved[1])]
+        lease.log_line(f"resuming from the state saved at step {saved[0]}")
     lease.heartbeat(force=True)
     runner = {
         Stage.SFT: _run_sft,
