@@ -61,57 +61,70 @@ export function UsersPage() {
 }
 
 function UserTable({ users, onChanged }: { users: UserRow[]; onChanged: () => void }) {
-  const update = useAction(async (id: number, body: { roles?: Role[]; is_active?: boolean }) => api.updateUser(id, body));
   return (
-    <>
-      {update.error && <Alert>{describeError(update.error)}</Alert>}
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              {ROLES.map(([, text]) => (
-                <th key={text} scope="col">
-                  {text}
-                </th>
-              ))}
-              <th scope="col">Active</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr key={u.id}>
-                <td>{u.username}</td>
-                {ROLES.map(([role, text]) => (
-                  <td key={role}>
-                    <input
-                      type="checkbox"
-                      aria-label={`${text} role for ${u.username}`}
-                      checked={u.roles.includes(role)}
-                      disabled={update.pending}
-                      onChange={async () => {
-                        const next = u.roles.includes(role) ? u.roles.filter((r) => r !== role) : [...u.roles, role];
-                        if (await update.run(u.id, { roles: next })) onChanged();
-                      }}
-                    />
-                  </td>
-                ))}
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={`${u.username} is active`}
-                    checked={u.is_active}
-                    disabled={update.pending}
-                    onChange={async () => {
-                      if (await update.run(u.id, { is_active: !u.is_active })) onChanged();
-                    }}
-                  />
-                </td>
-              </tr>
+    <div className="table-wrap">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">User</th>
+            {ROLES.map(([, text]) => (
+              <th key={text} scope="col">
+                {text}
+              </th>
             ))}
-          </tbody>
-        </table>
-      </div>
-    </>
+            <th scope="col">Active</th>
+            <th scope="col">
+              <span className="visually-hidden">Status</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.map((u) => (
+            <UserLine key={u.id} user={u} onChanged={onChanged} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** One user's roles and active flag; a change shows at once and is undone if the server refuses it. */
+function UserLine({ user, onChanged }: { user: UserRow; onChanged: () => void }) {
+  const [roles, setRoles] = useState<Role[]>(user.roles);
+  const [active, setActive] = useState(user.is_active);
+  const update = useAction(async (body: { roles?: Role[]; is_active?: boolean }) => api.updateUser(user.id, body));
+  const change = async (body: { roles?: Role[]; is_active?: boolean }) => {
+    const before = { roles, active };
+    if (body.roles) setRoles(body.roles);
+    if (body.is_active !== undefined) setActive(body.is_active);
+    const saved = await update.run(body);
+    if (saved) {
+      setRoles(saved.roles);
+      setActive(saved.is_active);
+      onChanged();
+    } else {
+      setRoles(before.roles);
+      setActive(before.active);
+    }
+  };
+  return (
+    <tr>
+      <td>{user.username}</td>
+      {ROLES.map(([role, text]) => (
+        <td key={role}>
+          <input
+            type="checkbox"
+            aria-label={`${text} role for ${user.username}`}
+            checked={roles.includes(role)}
+            disabled={update.pending}
+            onChange={() => void change({ roles: roles.includes(role) ? roles.filter((r) => r !== role) : [...roles, role] })}
+          />
+        </td>
+      ))}
+      <td>
+        <input type="checkbox" aria-label={`${user.username} is active`} checked={active} disabled={update.pending} onChange={() => void change({ is_active: !active })} />
+      </td>
+      <td aria-live="polite">{update.pending ? "Saving…" : update.error ? <span className="field-error">{describeError(update.error)}</span> : null}</td>
+    </tr>
   );
 }
