@@ -48,12 +48,12 @@ function normaliseFields(raw: unknown): FieldErrors | undefined {
 export function parseErrorBody(status: number, payload: unknown): ErrorBody {
   if (isRecord(payload) && isRecord(payload.error)) {
     const err = payload.error;
-    return {
-      code: typeof err.code === "string" ? err.code : `http_${status}`,
-      message: typeof err.message === "string" ? err.message : `Request failed (${status}).`,
-      fields: normaliseFields(err.fields),
-      details: isRecord(err.details) ? err.details : undefined,
-    };
+    const message = typeof err.message === "string" ? err.message : `Request failed (${status}).`;
+    const details = isRecord(err.details) ? err.details : undefined;
+    let fields = normaliseFields(err.fields);
+    // Service-level validation names its one field in details.field; treat it like a field error.
+    if (!fields && details && typeof details.field === "string") fields = { [details.field]: [message] };
+    return { code: typeof err.code === "string" ? err.code : `http_${status}`, message, fields, details };
   }
   if (isRecord(payload) && typeof payload.detail === "string") {
     return { code: `http_${status}`, message: payload.detail };
@@ -128,6 +128,7 @@ export function itemsOf<T>(data: T[] | { results: T[] }): T[] {
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     const fieldText = Object.entries(error.fields)
+      .filter(([, msgs]) => !(msgs.length === 1 && msgs[0] === error.message))
       .map(([field, msgs]) => `${field}: ${msgs.join(" ")}`)
       .join("; ");
     return fieldText ? `${error.message} (${fieldText})` : error.message;
