@@ -22,7 +22,7 @@ from datetime import timezone
 import pyarrow as pa
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from exports.models import ExportKind
 from exports.options import ExportOptions
@@ -208,13 +208,18 @@ def sft_batches(queryset: QuerySet, options: ExportOptions, labelers: Labelers, 
 def _entries_by_ranking(queryset: QuerySet, ranking_ids: list[int], columns: tuple[str, ...]) -> dict[int, list[tuple]]:
     """The entries of one page of rankings, best first, grouped by ranking id.
 
-    The page is given to the database as the filtered ranking query bounded by the page's
-    first and last id (a semi-join), not as thousands of bound parameters.
+    The page is given to the database as an id range, or as the filtered ranking query bounded
+    by that range (a semi-join) -- never as thousands of bound parameters.
     """
     grouped: dict[int, list[tuple]] = {rid: [] for rid in ranking_ids}
-    page = queryset.filter(id__gte=ranking_ids[0], id__lte=ranking_ids[-1]).values("id")
+    first, last = ranking_ids[0], ranking_ids[-1]
+    if last - first + 1 == len(ranking_ids):
+        # Every id in the range is selected (the common case): a plain range scan is exact.
+        selected = Q(ranking_id__gte=first, ranking_id__lte=last)
+    else:
+        selected = Q(ranking_id__in=queryset.filter(id__gte=first, id__lte=last).values("id"))
     entries = (
-        RankingEntry.objects.filter(ranking_id__in=page)
+        RankingEntry.objects.filter(selected)
         .order_by("ranking_id", "rank", "sample_id")
         .values_list("ranking_id", "rank", "sample_id", *columns)
     )

@@ -187,3 +187,13 @@ def test_failed_write_leaves_nothing_behind(filled, project, tmp_path, monkeypat
     with pytest.raises(RuntimeError):
         write(project, tmp_path, "eval", name="broken.jsonl")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_pages_with_gaps_hold_only_selected_rankings(filled, project, tmp_path, make_ranking):
+    labeler, other = filled["labelers"]
+    third = make_ranking(project, filled["prompts"][1], labeler, ["Yo", "Nah"], [1, 2])
+    # r1 (labeler), r2 (other), third (labeler): a page of r1..third skips r2 in the middle.
+    out, result = write(project, tmp_path, "preference", labeler=labeler.username)
+    rows = jsonl(out)
+    assert {r["ranking_id"] for r in rows} == {filled["rankings"][0].id, third.id}
+    assert result.rows_written == 7 and ("Yo", "Nah") in [(r["chosen"], r["rejected"]) for r in rows]
