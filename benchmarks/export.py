@@ -4,7 +4,7 @@ peak resident memory at each size (100k and 1M rankings by default).
 
     .venv/bin/python benchmarks/export.py [--sizes 100000,1000000] [--database-url URL]
 
-The benchmark database is dropped and created again on each run. Rows are preference pairs
+The benchmark database is created afresh and dropped at the end (unless --keep). Rows are preference pairs
 (about 5.8 per ranking: 6 per ranking of 4, fewer where seeded ties are skipped).
 """
 
@@ -26,19 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "bench-export"
 
 
-def manage(env: dict, *args: str) -> tuple[str, float]:
-    """Run manage.py in a child process; return its stdout and peak RSS in MB."""
-    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = proc.communicate()
-    # ru_maxrss of this child alone (Linux reports KiB); communicate() has reaped it, so use
-    # the rusage Popen kept from wait4.
-    if proc.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{err[-3000:]}")
-    return out, proc.peak_rss_mb
-
-
-class _Popen(subprocess.Popen):
-    """Popen that records the child's peak resident memory when it is reaped."""
+class _RusagePopen(subprocess.Popen):
+    """Popen that records the child's peak resident memory (ru_maxrss) when it is reaped."""
 
     peak_rss_mb = 0.0
 
@@ -48,26 +37,36 @@ class _Popen(subprocess.Popen):
         except ChildProcessError:
             return self.pid, 0
         if pid == self.pid:
-            self.peak_rss_mb = usage.ru_maxrss / 1024
+            self.peak_rss_mb = usage.ru_maxrss / 1024  # Linux reports KiB
         return pid, status
 
 
-subprocess.Popen = _Popen  # only this script's children
+def manage(env: dict, *args: str) -> tuple[str, float]:
+    """Run manage.py in a fresh process; return its stdout and its own peak RSS in MB."""
+    proc = _RusagePopen(
+        [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"manage.py {' '.join(args)} failed:\n{err[-3000:]}")
+    return out, proc.peak_rss_mb
 
 
-def recreate_database(url: str) -> None:
+def recreate_database(url: str, *, create: bool = True) -> None:
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
     admin = parsed._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000", help="Ranking counts, ascending (seeding is incremental).")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/rlhf_bench_export")
+    parser.add_argument("--keep", action="store_true", help="Keep the benchmark database (it is dropped by default).")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     env = {**os.environ, "DATABASE_URL": args.database_url, "HF_HUB_OFFLINE": "1"}
@@ -101,6 +100,8 @@ def main() -> None:
                 )
                 out.unlink()
 
+    if not args.keep:
+        recreate_database(args.database_url, create=False)
     print()
     print(f"{'rankings':>10} {'pairs':>10} {'jsonl rows/s':>14} {'parquet rows/s':>15} {'peak MB jsonl':>14} {'peak MB parquet':>16}")
     for size in sizes:
