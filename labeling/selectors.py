@@ -1,0 +1,244 @@
+"""Labeling reads. Every selector returns data with its relations already loaded; none writes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
+
+from config.errors import NotFound
+from labeling.models import Assignment, Demonstration, Project, Prompt, Ranking, RankingEntry, Task
+
+# --- Projects and prompts ------------------------------------------------------------------
+
+
+def project_list(*, include_inactive: bool = False) -> QuerySet[Project]:
+    qs = Project.objects.all()
+    return qs if include_inactive else qs.filter(is_active=True)
+
+
+def project_get(*, slug: str, include_inactive: bool = False) -> Project:
+    try:
+        return project_list(include_inactive=include_inactive).get(slug=slug)
+    except Project.DoesNotExist as exc:
+        raise NotFound(f"No project {slug!r}.") from exc
+
+
+# Open tasks with a free slot that the labeler has not done, skipped or been leased (a lapsed
+# lease of their own does not count): the same rule as the claim query in
+# labeling.services.assignments.
+_AVAILABLE_SQL = """
+SELECT t.project_id, t.kind, count(*)
+FROM labeling_task t
+WHERE t.status = 'open' AND t.project_id = ANY(%(projects)s::bigint[])
+  AND NOT EXISTS (
+    SELECT 1 FROM labeling_assignment mine
+    WHERE mine.task_id = t.id AND mine.labeler_id = %(labeler)s
+      AND mine.status IN ('active', 'submitted', 'skipped')
+      AND NOT (mine.status = 'active' AND mine.expires_at <= %(now)s)
+  )
+  AND t.submitted_count + (
+    SELECT count(*) FROM labeling_assignment live
+    WHERE live.task_id = t.id AND live.status = 'active' AND live.expires_at > %(now)s
+  ) < t.overlap
+GROUP BY t.project_id, t.kind
+"""
+
+
+def available_work(*, user: AbstractBaseUser, projects: list[Project]) -> dict[int, dict[str, int]]:
+    """Per project id, how many tasks of each kind ``user`` could claim right now."""
+    counts = {p.pk: {kind: 0 for kind in Task.Kind.values} for p in projects}
+    if not projects:
+        return counts
+    with connection.cursor() as cursor:
+        cursor.execute(_AVAILABLE_SQL, {"projects": [p.pk for p in projects], "labeler": user.pk, "now": timezone.now()})
+        for project_id, kind, n in cursor.fetchall():
+            counts[project_id][kind] = n
+    return counts
+
+
+def prompt_list(*, project: Project, split: str | None = None, search: str | None = None) -> QuerySet[Prompt]:
+    qs = Prompt.objects.filter(project=project).select_related("project").order_by("id")
+    if split:
+        qs = qs.filter(split=split)
+    if search:
+        qs = qs.filter(text__icontains=search)
+    return qs
+
+
+def prompt_get(*, prompt_id: int) -> Prompt:
+    try:
+        return Prompt.objects.select_related("project").get(pk=prompt_id)
+    except Prompt.DoesNotExist as exc:
+        raise NotFound("No such prompt.") from exc
+
+
+# --- A labeler's own work ------------------------------------------------------------------
+
+
+def assignment_list_for_user(*, user: AbstractBaseUser, status: str | None = None) -> QuerySet[Assignment]:
+    """The user's own assignments, newest first, ready to serialize (prompt, project, samples)."""
+    qs = (
+        Assignment.objects.filter(labeler=user)
+        .select_related("task", "task__prompt", "task__project")
+        .prefetch_related("task__task_samples__sample")
+        .order_by("-created_at", "-id")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def assignment_get_for_user(*, assignment_id: int, user: AbstractBaseUser) -> Assignment:
+    """The user's own assignment; someone else's is reported as not found."""
+    try:
+        return assignment_list_for_user(user=user).get(pk=assignment_id)
+    except Assignment.DoesNotExist as exc:
+        raise NotFound("No such assignment.") from exc
+
+
+def assignment_for_display(*, assignment_id: int) -> Assignment:
+    """An assignment with everything the labeling screen shows, in as few queries as possible."""
+    return (
+        Assignment.objects.select_related("task", "task__prompt", "task__project")
+        .prefetch_related("task__task_samples__sample")
+        .get(pk=assignment_id)
+    )
+
+
+_STATS_SQL = """
+WITH work AS (
+  SELECT 'demonstration' AS kind, time_spent_ms, created_at FROM labeling_demonstration WHERE labeler_id = %(user)s
+  UNION ALL
+  SELECT 'ranking', time_spent_ms, created_at FROM labeling_ranking WHERE labeler_id = %(user)s
+)
+SELECT
+  count(*) FILTER (WHERE kind = 'demonstration'),
+  count(*) FILTER (WHERE kind = 'ranking'),
+  count(*) FILTER (WHERE created_at >= %(today)s),
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms),
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms) FILTER (WHERE created_at >= %(today)s)
+FROM work
+"""
+
+
+def user_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
+    """The labeler's own totals: demonstrations, rankings, skips, today's count and the
+    median time per task (ms), overall and today."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    with connection.cursor() as cursor:
+        cursor.execute(_STATS_SQL, {"user": user.pk, "today": today})
+        demos, rankings, today_count, median_ms, today_median_ms = cursor.fetchone()
+    return {
+        "demonstrations": demos,
+        "rankings": rankings,
+        "submitted": demos + rankings,
+        "skipped": Assignment.objects.filter(labeler=user, status=Assignment.Status.SKIPPED).count(),
+        "today": today_count,
+        "median_time_ms": round(median_ms) if median_ms is not None else None,
+        "today_median_time_ms": round(today_median_ms) if today_median_ms is not None else None,
+    }
+
+
+_ACTIVITY_SQL = """
+WITH work AS (
+  SELECT d.labeler_id, 'demonstration' AS kind, d.time_spent_ms, d.created_at
+  FROM labeling_demonstration d JOIN labeling_prompt p ON p.id = d.prompt_id
+  WHERE p.project_id = %(project)s AND d.labeler_id IS NOT NULL
+  UNION ALL
+  SELECT r.labeler_id, 'ranking', r.time_spent_ms, r.created_at
+  FROM labeling_ranking r JOIN labeling_task t ON t.id = r.task_id
+  WHERE t.project_id = %(project)s AND r.labeler_id IS NOT NULL
+)
+SELECT labeler_id,
+  count(*) FILTER (WHERE kind = 'demonstration'),
+  count(*) FILTER (WHERE kind = 'ranking'),
+  count(*) FILTER (WHERE created_at >= %(day_ago)s),
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms),
+  min(created_at), max(created_at)
+FROM work GROUP BY labeler_id
+"""
+
+
+def project_activity(*, project: Project) -> list[dict[str, Any]]:
+    """Per labeler in ``project``: submissions by kind, throughput (last 24 h, and per hour
+    between their first and last submission), median time per task, skips."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_ACTIVITY_SQL, {"project": project.pk, "day_ago": now - timedelta(days=1)})
+        rows = cursor.fetchall()
+    users = get_user_model().objects.in_bulk([r[0] for r in rows])
+    skips = dict(
+        Assignment.objects.filter(task__project=project, status=Assignment.Status.SKIPPED)
+        .values_list("labeler_id")
+        .annotate(n=Count("id"))
+    )
+    result = []
+    for labeler_id, demos, rankings, last_day, median_ms, first, last in rows:
+        total = demos + rankings
+        hours = max((last - first).total_seconds() / 3600, 1 / 60) if total > 1 else None
+        result.append(
+            {
+                "labeler_id": labeler_id,
+                "username": users[labeler_id].username if labeler_id in users else None,
+                "demonstrations": demos,
+                "rankings": rankings,
+                "submitted": total,
+                "skipped": skips.get(labeler_id, 0),
+                "last_24h": last_day,
+                "per_hour": round(total / hours, 2) if hours else None,
+                "median_time_ms": round(median_ms) if median_ms is not None else None,
+                "last_submitted_at": last,
+            }
+        )
+    return sorted(result, key=lambda r: (-r["submitted"], r["username"] or ""))
+
+
+# --- Users --------------------------------------------------------------------------------
+
+
+def user_list() -> QuerySet:
+    return get_user_model().objects.prefetch_related("groups").order_by("username")
+
+
+def user_get(*, user_id: int):
+    try:
+        return user_list().get(pk=user_id)
+    except get_user_model().DoesNotExist as exc:
+        raise NotFound("No such user.") from exc
+
+
+# --- For the training app (keep these names) ------------------------------------------------
+
+
+def training_demonstrations(*, project: Project) -> QuerySet[Demonstration]:
+    """Every demonstration of the project's prompts, with its prompt."""
+    return Demonstration.objects.filter(prompt__project=project).select_related("prompt").order_by("id")
+
+
+def training_rankings(*, project: Project) -> QuerySet[Ranking]:
+    """Every ranking of the project, with its task's prompt and its entries' samples."""
+    return (
+        Ranking.objects.filter(task__project=project)
+        .select_related("task", "task__prompt")
+        .prefetch_related(Prefetch("entries", queryset=RankingEntry.objects.select_related("sample").order_by("rank", "sample_id")))
+        .order_by("id")
+    )
+
+
+def prompts_for_sampling(*, project: Project, split: str = "train") -> QuerySet[Prompt]:
+    """The prompts a policy answers to make the next ranking tasks."""
+    return Prompt.objects.filter(project=project, split=split).order_by("id")
+
+
+def rankings_count_since(*, project: Project, since: datetime | None) -> int:
+    """Rankings submitted in ``project`` after ``since`` (all of them when None)."""
+    qs = Ranking.objects.filter(task__project=project)
+    if since is not None:
+        qs = qs.filter(created_at__gt=since)
+    return qs.count()

@@ -1,0 +1,246 @@
+"""Submitting work: demonstrations and rankings, exactly once per assignment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from config.errors import ApplicationError, Conflict
+from labeling.models import Assignment, Demonstration, Flag, Ranking, RankingEntry, Sample, Task, TaskSample
+from labeling.services.assignments import assignment_get_own_locked, assignment_revive_or_conflict
+
+MAX_TIME_SPENT_MS = 2**31 - 1
+MAX_IDEMPOTENCY_KEY = 100
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What a submit produced. ``created`` is False for a replay of an earlier submit."""
+
+    assignment: Assignment
+    submission: Demonstration | Ranking
+    created: bool
+
+    @property
+    def kind(self) -> str:
+        return Task.Kind.DEMONSTRATION if isinstance(self.submission, Demonstration) else Task.Kind.RANKING
+
+
+def _field_error(field: str, message: str) -> ApplicationError:
+    return ApplicationError(message, details={"field": field})
+
+
+def _check_common(*, time_spent_ms: Any, idempotency_key: str | None) -> None:
+    if isinstance(time_spent_ms, bool) or not isinstance(time_spent_ms, int) or not 0 <= time_spent_ms <= MAX_TIME_SPENT_MS:
+        raise _field_error("time_spent_ms", "time_spent_ms must be a whole number of milliseconds, 0 or more.")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise _field_error("Idempotency-Key", f"The Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.")
+
+
+def _replay(*, assignment: Assignment, user: AbstractBaseUser, model: type[Demonstration] | type[Ranking], idempotency_key: str | None) -> SubmitResult | None:
+    """The earlier result of this submit, if there was one. Assumes the assignment row lock."""
+    if idempotency_key is not None:
+        earlier = model.objects.filter(labeler=user, idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            if earlier.assignment_id != assignment.pk:
+                raise Conflict(
+                    "This Idempotency-Key was already used for another assignment; send a new key for new work.",
+                    code="idempotency_key_reused",
+                )
+            return SubmitResult(assignment=assignment, submission=earlier, created=False)
+    if assignment.status == Assignment.Status.SUBMITTED:
+        earlier = model.objects.filter(assignment=assignment).first()
+        if earlier is not None:
+            return SubmitResult(assignment=assignment, submission=earlier, created=False)
+    return None
+
+
+def _open_for_submit(*, assignment: Assignment, kind: str, now) -> None:
+    if assignment.task.kind != kind:
+        raise ApplicationError(
+            f"This assignment is a {assignment.task.kind} task; send a {assignment.task.kind} submission.",
+            code="wrong_kind",
+        )
+    if assignment.status == Assignment.Status.SKIPPED:
+        raise Conflict("You skipped this task; it can no longer be submitted.", code="assignment_skipped")
+    if assignment.status == Assignment.Status.EXPIRED:
+        raise Conflict(
+            "Your lease on this task expired and another labeler has taken it since. "
+            "Your answer was not saved; ask for the next task.",
+            code="lease_expired",
+        )
+    if assignment.expires_at <= now:
+        assignment_revive_or_conflict(assignment=assignment, now=now)
+
+
+def _complete(*, assignment: Assignment, now, idempotency_key: str | None) -> None:
+    """Mark the assignment submitted and count it on its task, closing the task when its
+    overlap is reached (one UPDATE: the old count decides)."""
+    assignment.status = Assignment.Status.SUBMITTED
+    assignment.submitted_at = now
+    assignment.save(update_fields=["status", "submitted_at"])
+    Task.objects.filter(pk=assignment.task_id).update(
+        submitted_count=F("submitted_count") + 1,
+        status=Case(When(submitted_count__gte=F("overlap") - 1, then=Value(Task.Status.COMPLETE)), default=F("status")),
+    )
+
+
+@transaction.atomic
+def assignment_submit_demonstration(
+    *,
+    assignment_id: int,
+    user: AbstractBaseUser,
+    text: Any,
+    time_spent_ms: Any = 0,
+    idempotency_key: str | None = None,
+) -> SubmitResult:
+    """Store the labeler's demonstration, once. A retry (same assignment, or same
+    Idempotency-Key) returns the first result. The text also becomes a Sample
+    (origin=demonstration) that later ranking tasks can show."""
+    _check_common(time_spent_ms=time_spent_ms, idempotency_key=idempotency_key)
+    now = timezone.now()
+    assignment = assignment_get_own_locked(assignment_id=assignment_id, user=user)
+    replay = _replay(assignment=assignment, user=user, model=Demonstration, idempotency_key=idempotency_key)
+    if replay is not None:
+        return replay
+    if not isinstance(text, str) or not text.strip():
+        raise _field_error("text", "text must not be empty.")
+    limit = settings.LABELING["MAX_TEXT_CHARS"]
+    if len(text) > limit:
+        raise _field_error("text", f"text is {len(text)} characters long; the limit is {limit}.")
+    _open_for_submit(assignment=assignment, kind=Task.Kind.DEMONSTRATION, now=now)
+    try:
+        with transaction.atomic():
+            demonstration = Demonstration.objects.create(
+                assignment=assignment, prompt_id=assignment.task.prompt_id, labeler=user, text=text,
+                time_spent_ms=time_spent_ms, idempotency_key=idempotency_key,
+            )
+    except IntegrityError as exc:
+        # The same key raced in through another assignment; the constraint kept one row.
+        raise Conflict("This Idempotency-Key was already used; send a new key for new work.", code="idempotency_key_reused") from exc
+    Sample.objects.create(prompt_id=assignment.task.prompt_id, text=text, origin=Sample.Origin.DEMONSTRATION, demonstration=demonstration)
+    _complete(assignment=assignment, now=now, idempotency_key=idempotency_key)
+    return SubmitResult(assignment=assignment, submission=demonstration, created=True)
+
+
+def _validate_ranking(
+    *, sample_ids: list[int], order: Any, scores: Any, flags: Any, none_acceptable: Any
+) -> tuple[list[list[int]], dict[int, int], dict[int, list[str]]]:
+    """Check a ranking against the task's samples; return (order, scores, flags) keyed by id."""
+    expected = set(sample_ids)
+    if not isinstance(order, list) or not order:
+        raise _field_error("order", "order must be a list of groups of sample ids, best first.")
+    seen: set[int] = set()
+    clean_order: list[list[int]] = []
+    for group in order:
+        if not isinstance(group, list) or not group:
+            raise _field_error("order", "Each group in order must be a non-empty list of sample ids (a group of several is a tie).")
+        clean_group = []
+        for sample_id in group:
+            if isinstance(sample_id, bool) or not isinstance(sample_id, int):
+                raise _field_error("order", f"{sample_id!r} is not a sample id.")
+            if sample_id not in expected:
+                raise _field_error("order", f"Sample {sample_id} is not one of this task's samples.")
+            if sample_id in seen:
+                raise _field_error("order", f"Sample {sample_id} appears more than once in order.")
+            seen.add(sample_id)
+            clean_group.append(sample_id)
+        clean_order.append(clean_group)
+    missing = expected - seen
+    if missing:
+        raise _field_error("order", f"order is missing samples {sorted(missing)}; rank every sample once.")
+
+    if not isinstance(scores, dict):
+        raise _field_error("scores", "scores must map every sample id to a score from 1 to 7.")
+    clean_scores: dict[int, int] = {}
+    for key, value in scores.items():
+        try:
+            sample_id = int(key)
+        except (TypeError, ValueError):
+            raise _field_error("scores", f"{key!r} is not a sample id.") from None
+        if sample_id not in expected:
+            raise _field_error("scores", f"Sample {sample_id} is not one of this task's samples.")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 7:
+            raise _field_error("scores", f"The score of sample {sample_id} must be a whole number from 1 to 7.")
+        clean_scores[sample_id] = value
+    unscored = expected - set(clean_scores)
+    if unscored:
+        raise _field_error("scores", f"Samples {sorted(unscored)} have no score; score every sample from 1 to 7.")
+
+    if flags is None:
+        flags = {}
+    if not isinstance(flags, dict):
+        raise _field_error("flags", "flags must map sample ids to lists of flags.")
+    clean_flags: dict[int, list[str]] = {}
+    for key, values in flags.items():
+        try:
+            sample_id = int(key)
+        except (TypeError, ValueError):
+            raise _field_error("flags", f"{key!r} is not a sample id.") from None
+        if sample_id not in expected:
+            raise _field_error("flags", f"Sample {sample_id} is not one of this task's samples.")
+        if not isinstance(values, list) or any(v not in Flag.values for v in values):
+            raise _field_error("flags", f"Flags of sample {sample_id} must be a list drawn from: {', '.join(Flag.values)}.")
+        clean_flags[sample_id] = sorted(set(values))
+    if not isinstance(none_acceptable, bool):
+        raise _field_error("none_acceptable", "none_acceptable must be true or false.")
+    return clean_order, clean_scores, clean_flags
+
+
+@transaction.atomic
+def assignment_submit_ranking(
+    *,
+    assignment_id: int,
+    user: AbstractBaseUser,
+    order: Any,
+    scores: Any,
+    flags: Any = None,
+    none_acceptable: Any = False,
+    time_spent_ms: Any = 0,
+    idempotency_key: str | None = None,
+) -> SubmitResult:
+    """Store the labeler's ranking, once: ``order`` lists groups of sample ids best first
+    (a group of several is a tie), ``scores`` gives each sample 1-7, ``flags`` lists
+    :class:`Flag` values per sample. A retry returns the first result."""
+    _check_common(time_spent_ms=time_spent_ms, idempotency_key=idempotency_key)
+    now = timezone.now()
+    assignment = assignment_get_own_locked(assignment_id=assignment_id, user=user)
+    replay = _replay(assignment=assignment, user=user, model=Ranking, idempotency_key=idempotency_key)
+    if replay is not None:
+        return replay
+    if assignment.task.kind != Task.Kind.RANKING:
+        _open_for_submit(assignment=assignment, kind=Task.Kind.RANKING, now=now)
+    sample_ids = list(assignment.shown_order) or list(
+        TaskSample.objects.filter(task_id=assignment.task_id).values_list("sample_id", flat=True)
+    )
+    clean_order, clean_scores, clean_flags = _validate_ranking(
+        sample_ids=sample_ids, order=order, scores=scores, flags=flags, none_acceptable=none_acceptable
+    )
+    _open_for_submit(assignment=assignment, kind=Task.Kind.RANKING, now=now)
+    try:
+        with transaction.atomic():
+            ranking = Ranking.objects.create(
+                assignment=assignment, task_id=assignment.task_id, labeler=user, order=clean_order,
+                none_acceptable=none_acceptable, shown_order=list(assignment.shown_order), time_spent_ms=time_spent_ms,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            "This task or this Idempotency-Key already has a ranking from you; send a new key for new work.",
+            code="already_ranked",
+        ) from exc
+    RankingEntry.objects.bulk_create(
+        [
+            RankingEntry(ranking=ranking, sample_id=sample_id, rank=rank, score=clean_scores[sample_id], flags=clean_flags.get(sample_id, []))
+            for rank, group in enumerate(clean_order, start=1)
+            for sample_id in group
+        ]
+    )
+    _complete(assignment=assignment, now=now, idempotency_key=idempotency_key)
+    return SubmitResult(assignment=assignment, submission=ranking, created=True)
