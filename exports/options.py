@@ -56,7 +56,7 @@ class ExportOptions:
 
 
 def _invalid(field: str, message: str) -> ApplicationError:
-    return ApplicationError(f"{field}: {message}", details={"fields": {field: [message]}})
+    return ApplicationError(f"{field}: {message}", details={"field": field})
 
 
 def _parse_dt(value: str, field: str) -> datetime:

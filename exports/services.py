@@ -46,7 +46,7 @@ def _snapshot_for(project: Project, options: ExportOptions) -> DataSnapshot | No
         return None
     snapshot = DataSnapshot.objects.filter(id=options.snapshot, project=project).first()
     if snapshot is None:
-        raise ApplicationError("snapshot: No snapshot with this id in this project.", details={"fields": {"snapshot": ["Not found in this project."]}})
+        raise ApplicationError("snapshot: No snapshot with this id in this project.", details={"field": "snapshot"})
     return snapshot
 
 

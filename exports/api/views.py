@@ -139,6 +139,10 @@ class PreferenceImportView(APIView):
         upload = data.validated_data["file"]
         limit = settings.LABELING["MAX_IMPORT_BYTES"]
         if upload.size > limit:
-            raise ApplicationError(f"file: The file is larger than {limit} bytes.", details={"fields": {"file": ["Too large."]}})
+            raise ApplicationError(
+                f"The file is larger than {limit} bytes.",
+                code="import_invalid",
+                details={"errors": [{"line": 0, "field": "file", "message": "File too large."}]},
+            )
         summary = preference_import(project=project, kind=kind, data=upload.read(), user=request.user)
         return Response(PreferenceImportOutput(summary.as_dict()).data, status=status.HTTP_201_CREATED)

@@ -5,6 +5,10 @@ Input is JSON Lines (or one JSON array), UTF-8 with or without a byte-order mark
 is validated before anything is written; any error rejects the whole file with a list of
 ``{"line", "field", "message"}``. Imported rankings have no labeler and no assignment, and
 their tasks are complete, so training picks them up like any other ranking.
+
+Rows are bulk-inserted here rather than through ``ranking_task_create``: that service queues
+an open task of exactly ``project.k`` samples for labelers, while an import records finished
+rankings of 2 to 9 samples, up to LABELING["MAX_IMPORT_ROWS"] at a time.
 """
 
 from __future__ import annotations
@@ -214,16 +218,20 @@ class _Validator:
         return row
 
 
+def _file_error(message: str) -> ApplicationError:
+    return ApplicationError(message, code="import_invalid", details={"errors": [{"line": 0, "field": "file", "message": message}]})
+
+
 def _records(data: bytes, v: _Validator) -> list[tuple[int, Any]]:
     limit = settings.LABELING["MAX_IMPORT_BYTES"]
     if len(data) > limit:
-        raise ApplicationError(f"file: The file is larger than {limit} bytes.", details={"fields": {"file": ["Too large."]}})
+        raise _file_error(f"The file is larger than {limit} bytes.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ApplicationError(
-            f"Line {line}: the file is not UTF-8.", code="invalid_import", details={"errors": [{"line": line, "field": "", "message": "Not UTF-8."}]}
+            f"Line {line}: the file is not UTF-8.", code="import_invalid", details={"errors": [{"line": line, "field": "", "message": "Not UTF-8."}]}
         ) from None
     max_rows = settings.LABELING["MAX_IMPORT_ROWS"]
     if text.lstrip().startswith("["):
@@ -231,7 +239,7 @@ def _records(data: bytes, v: _Validator) -> list[tuple[int, Any]]:
             items = json.loads(text)
         except ValueError as exc:
             raise ApplicationError(
-                f"Line {exc.lineno}: not valid JSON.", code="invalid_import",
+                f"Line {exc.lineno}: not valid JSON.", code="import_invalid",
                 details={"errors": [{"line": exc.lineno, "field": "", "message": str(exc.msg)}]},
             ) from None  # fmt: skip
         records = list(enumerate(items, start=1))  # a JSON array reports item numbers as lines
@@ -247,9 +255,9 @@ def _records(data: bytes, v: _Validator) -> list[tuple[int, Any]]:
             if len(records) > max_rows:
                 break
     if len(records) > max_rows:
-        raise ApplicationError(f"file: More than {max_rows} rows.", details={"fields": {"file": [f"At most {max_rows} rows."]}})
+        raise _file_error(f"More than {max_rows} rows.")
     if not records and not v.errors:
-        raise ApplicationError("file: The file holds no rows.", details={"fields": {"file": ["Empty."]}})
+        raise _file_error("The file holds no rows.")
     return records
 
 
@@ -273,11 +281,11 @@ def _prompts(project: Project, rows: list[_Row], user, summary: ImportSummary) -
 def preference_import(*, project: Project, kind: str, data: bytes, user=None) -> ImportSummary:
     """Validate the whole file, then write its rows in one transaction (all or nothing).
 
-    Raises ApplicationError (code ``invalid_import``) whose ``details.errors`` lists up to 50
+    Raises ApplicationError (code ``import_invalid``) whose ``details.errors`` lists up to 50
     problems, each naming the line and the field.
     """
     if kind not in KINDS:
-        raise ApplicationError(f"kind: Choose one of {', '.join(KINDS)}.", details={"fields": {"kind": ["Unknown kind."]}})
+        raise ApplicationError(f"kind: Choose one of {', '.join(KINDS)}.", details={"field": "kind"})
     v = _Validator()
     records = _records(data, v)
     parse = {"demonstrations": v.demonstration, "pairs": v.pair, "rankings": v.ranking}[kind]
@@ -295,7 +303,7 @@ def preference_import(*, project: Project, kind: str, data: bytes, user=None) ->
         where = f"line {first['line']}" + (f", field {first['field']}" if first["field"] else "")
         raise ApplicationError(
             f"The file was not imported ({len(v.errors)}{'+' if len(v.errors) >= MAX_ERRORS else ''} problems; first at {where}: {first['message']})",
-            code="invalid_import",
+            code="import_invalid",
             details={"errors": v.errors},
         )
 

@@ -56,11 +56,11 @@ def test_labelers_and_anonymous_cannot_export(filled, project, labeler, engineer
 
 def test_invalid_body_names_the_field(filled, project, engineer, data_dir):
     response, _ = create(engineer, project, kind="rankings", format="csv")
-    assert response.status_code == 400 and response.json()["error"]["details"]["fields"].keys() == {"format"}
+    assert response.status_code == 400 and response.json()["error"]["details"] == {"field": "format"}
     response, _ = create(engineer, project, tie_policy="coin")
     assert response.status_code == 400 and "tie_policy" in response.json()["error"]["fields"]
     response, _ = create(engineer, project, snapshot="00000000-0000-4000-8000-00000000beef")
-    assert response.status_code == 400 and "snapshot" in response.json()["error"]["details"]["fields"]
+    assert response.status_code == 400 and response.json()["error"]["details"] == {"field": "snapshot"}
     response = client_for(engineer).post("/api/projects/nope/exports/", {"kind": "sft"}, format="json")
     assert response.status_code == 404
 

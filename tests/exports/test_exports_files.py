@@ -136,16 +136,16 @@ def test_filters_labeler_round_split_dates(filled, project, tmp_path):
 def test_bad_options_name_the_field():
     with pytest.raises(ApplicationError) as exc:
         export_options_parse(kind="rankings", fmt="csv", raw={})
-    assert "format" in exc.value.details["fields"]
+    assert exc.value.details["field"] == "format"
     with pytest.raises(ApplicationError) as exc:
         export_options_parse(kind="preference", fmt="jsonl", raw={"tie_policy": "coin"})
-    assert "tie_policy" in exc.value.details["fields"]
+    assert exc.value.details["field"] == "tie_policy"
     with pytest.raises(ApplicationError) as exc:
         export_options_parse(kind="sft", fmt="jsonl", raw={"created_after": "yesterday"})
-    assert "created_after" in exc.value.details["fields"]
+    assert exc.value.details["field"] == "created_after"
     with pytest.raises(ApplicationError) as exc:
         export_options_parse(kind="sft", fmt="jsonl", raw={"round": 1})
-    assert "round" in exc.value.details["fields"]
+    assert exc.value.details["field"] == "round"
 
 
 def test_csv_neutralises_formulas(filled, project, tmp_path):

@@ -66,7 +66,7 @@ def test_errors_name_line_and_field_and_nothing_is_written(project):
         preference_import(project=project, kind="rankings", data=data)
     errors = [(e["line"], e["field"]) for e in exc.value.details["errors"]]
     assert errors == [(2, "prompt"), (3, "samples[0].rank"), (3, "samples[1].score"), (3, "samples[1].flags"), (4, ""), (5, "samples")]
-    assert exc.value.code == "invalid_import" and "line 2, field prompt" in exc.value.message
+    assert exc.value.code == "import_invalid" and "line 2, field prompt" in exc.value.message
     assert not Prompt.objects.exists() and not Ranking.objects.exists() and not Sample.objects.exists()
 
 
