@@ -72,7 +72,7 @@ def _lock_candidate(*, project: Project, kind: str, user: AbstractBaseUser, now,
     return row[0] if row else None
 
 
-def _lease(*, task_id: int, kind: str, user: AbstractBaseUser, project: Project, now) -> Assignment:
+def _lease(*, task_id: int, kind: str, user: AbstractBaseUser, project: Project, now, last_slot: bool) -> Assignment:
     """Create (or renew the labeler's own expired) lease on a task. Assumes the task row lock."""
     shown_order: list[int] = []
     if kind == Task.Kind.RANKING:
@@ -80,6 +80,12 @@ def _lease(*, task_id: int, kind: str, user: AbstractBaseUser, project: Project,
         # A per-labeler shuffle, stored so position bias can be measured afterwards.
         random.SystemRandom().shuffle(shown_order)
     expires_at = now + timedelta(seconds=project.lease_seconds)
+    if last_slot:
+        # This lease takes the task's last slot: lapsed leases of others lose it for good,
+        # and their late submits get a 409.
+        Assignment.objects.filter(task_id=task_id, status=Assignment.Status.ACTIVE, expires_at__lte=now).exclude(
+            labeler=user
+        ).update(status=Assignment.Status.EXPIRED)
     renewed = Assignment.objects.filter(task_id=task_id, labeler=user).first()
     if renewed is not None:
         # The labeler's own lapsed lease on this task: the unique (task, labeler) row is reused.
@@ -103,8 +109,9 @@ def _claim_kind(*, user: AbstractBaseUser, project: Project, kind: str, now) -> 
             if task_id is None:
                 return None
         task = Task.objects.only("submitted_count", "overlap", "status").get(pk=task_id)
-        if task.status == Task.Status.OPEN and task.submitted_count + _live_leases(task_id=task_id, now=now) < task.overlap:
-            return _lease(task_id=task_id, kind=kind, user=user, project=project, now=now)
+        free = task.overlap - task.submitted_count - _live_leases(task_id=task_id, now=now)
+        if task.status == Task.Status.OPEN and free > 0:
+            return _lease(task_id=task_id, kind=kind, user=user, project=project, now=now, last_slot=free == 1)
         exclude.append(task_id)
     raise Conflict("The queue is very busy right now; try again in a moment.", code="queue_busy")
 
@@ -158,8 +165,8 @@ def assignment_revive_or_conflict(*, assignment: Assignment, now) -> None:
     task = Task.objects.select_for_update().only("submitted_count", "overlap", "status").get(pk=assignment.task_id)
     others = _live_leases(task_id=task.pk, now=now, exclude_assignment_id=assignment.pk)
     if task.status != Task.Status.OPEN or task.submitted_count + others >= task.overlap:
-        assignment.status = Assignment.Status.EXPIRED
-        assignment.save(update_fields=["status"])
+        # No status write here: the Conflict rolls the transaction back. The claim that took
+        # the slot has already marked this lease expired.
         raise Conflict(
             "Your lease on this task expired and another labeler has taken it since. "
             "Your answer was not saved; ask for the next task.",
