@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, Polymorphic
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -211,9 +212,18 @@ class RawImportParser(BaseParser):
         return {"raw": data}
 
 
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """Answers in JSON whatever ``?format=`` says: on the import endpoint that parameter names
+    the uploaded file's format, not the response's."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class PromptImportView(APIView):
     permission_classes = [IsAdmin]
     parser_classes = [MultiPartParser, RawImportParser]
+    content_negotiation_class = JsonOnlyNegotiation
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["jsonl", "csv", "json"], description="Default: from the file name, else sniffed.")],
