@@ -4,6 +4,173 @@
  */
 
 export interface paths {
+    "/api/assignments/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["assignments_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/assignments/{assignment_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["assignments_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/assignments/{assignment_id}/draft/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["assignments_draft_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/assignments/{assignment_id}/heartbeat/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["assignments_heartbeat_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/assignments/{assignment_id}/skip/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["assignments_skip_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/assignments/{assignment_id}/submit/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Submit a demonstration ({text}) or a ranking ({order, scores, ...}). Safe to retry:
+         *     the same assignment, or the same Idempotency-Key, answers 200 with the first result.
+         */
+        post: operations["assignments_submit_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/csrf/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Set the csrftoken cookie and return its value */
+        get: operations["auth_csrf_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Session login. CSRF is checked here too (login CSRF), so call /api/auth/csrf/ first. */
+        post: operations["auth_login_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["auth_logout_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/token/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description An API token for scripts (send it as ``Authorization: Token <token>``). */
+        post: operations["auth_token_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/checkpoints/": {
         parameters: {
             query?: never;
@@ -148,6 +315,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["me_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/stats/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["me_stats_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Active projects; labelers also get their available work */
+        get: operations["projects_list"];
+        put?: never;
+        post: operations["projects_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{slug}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["projects_retrieve"];
+        put?: never;
+        post?: never;
+        /** Deactivate the project (its data is kept) */
+        delete: operations["projects_destroy"];
+        options?: never;
+        head?: never;
+        patch: operations["projects_partial_update"];
+        trace?: never;
+    };
+    "/api/projects/{slug}/activity/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["projects_activity_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{slug}/exports/": {
         parameters: {
             query?: never;
@@ -174,6 +423,38 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["projects_import_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{slug}/prompts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["projects_prompts_list"];
+        put?: never;
+        post: operations["projects_prompts_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{slug}/prompts/import/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["projects_prompts_import_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -228,6 +509,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{slug}/tasks/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Claim (or resume) your next task */
+        post: operations["projects_tasks_next_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/prompts/{prompt_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["prompts_retrieve"];
+        put?: never;
+        post?: never;
+        delete: operations["prompts_destroy"];
+        options?: never;
+        head?: never;
+        patch: operations["prompts_partial_update"];
+        trace?: never;
+    };
+    "/api/roles/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["roles_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/rounds/{round_id}/": {
         parameters: {
             query?: never;
@@ -260,10 +590,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["users_list"];
+        put?: never;
+        post: operations["users_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["users_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch: operations["users_partial_update"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ActivityRowOutput: {
+            labeler_id: number;
+            username: string | null;
+            demonstrations: number;
+            rankings: number;
+            submitted: number;
+            skipped: number;
+            last_24h: number;
+            /** Format: double */
+            per_hour: number | null;
+            median_time_ms: number | null;
+            /** Format: date-time */
+            last_submitted_at: string | null;
+        };
+        AssignmentOutput: {
+            readonly id: number;
+            kind: string;
+            status?: components["schemas"]["AssignmentOutputStatusEnum"];
+            project: string;
+            /** Format: date-time */
+            expires_at: string;
+            prompt: components["schemas"]["AssignmentPromptOutput"];
+            readonly samples: components["schemas"]["AssignmentSampleOutput"][];
+            draft?: string;
+            /** Format: date-time */
+            draft_saved_at?: string | null;
+            guidelines: string;
+        };
+        /**
+         * @description * `active` - Active
+         *     * `submitted` - Submitted
+         *     * `skipped` - Skipped
+         *     * `expired` - Expired
+         * @enum {string}
+         */
+        AssignmentOutputStatusEnum: "active" | "submitted" | "skipped" | "expired";
+        AssignmentPromptOutput: {
+            id: number;
+            text: string;
+            category: string;
+        };
+        AssignmentSampleOutput: {
+            id: number;
+            label: string;
+            text: string;
+        };
+        AssignmentSubmitInputRequest: components["schemas"]["DemonstrationSubmitInputRequest"] | components["schemas"]["RankingSubmitInputRequest"];
+        AssignmentSubmitOutput: {
+            /** @description The demonstration's or ranking's id. */
+            id: number;
+            kind: components["schemas"]["KindF54Enum"];
+            assignment_id: number;
+            /** Format: date-time */
+            submitted_at: string;
+        };
+        AvailableWorkOutput: {
+            demonstration: number;
+            ranking: number;
+        };
+        /**
+         * @description * `brainstorming` - Brainstorming
+         *     * `chat` - Chat
+         *     * `classification` - Classification
+         *     * `extract` - Extract
+         *     * `generation` - Generation
+         *     * `open_qa` - Open QA
+         *     * `closed_qa` - Closed QA
+         *     * `rewrite` - Rewrite
+         *     * `summarization` - Summarization
+         *     * `other` - Other
+         * @enum {string}
+         */
+        CategoryEnum: "brainstorming" | "chat" | "classification" | "extract" | "generation" | "open_qa" | "closed_qa" | "rewrite" | "summarization" | "other";
         CheckpointDetailOutput: {
             /** Format: uuid */
             readonly id: string;
@@ -306,6 +741,9 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        CsrfOutput: {
+            csrftoken: string;
+        };
         DataSnapshotOutput: {
             /** Format: uuid */
             readonly id: string;
@@ -313,15 +751,29 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        DemonstrationSubmitInputRequest: {
+            text: string;
+            /** @default 0 */
+            time_spent_ms: number;
+        };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        DraftSaveInputRequest: {
+            text: string;
+        };
+        DraftSaveOutput: {
+            /** Format: date-time */
+            draft_saved_at: string;
+        };
         ExportCreateInputRequest: {
-            kind: components["schemas"]["KindEnum"];
+            kind: components["schemas"]["Kind32cEnum"];
             /** @default jsonl */
             format: components["schemas"]["FormatEnum"];
             /** @default true */
             pseudonymize: boolean;
             style?: components["schemas"]["StyleEnum"];
             tie_policy?: components["schemas"]["TiePolicyEnum"];
-            split?: components["schemas"]["SplitEnum"];
+            split?: components["schemas"]["ExportCreateInputSplitEnum"];
             labeler?: string;
             /** Format: date-time */
             created_after?: string;
@@ -331,13 +783,19 @@ export interface components {
             /** Format: uuid */
             snapshot?: string;
         };
+        /**
+         * @description * `train` - train
+         *     * `eval` - eval
+         * @enum {string}
+         */
+        ExportCreateInputSplitEnum: "train" | "eval";
         ExportJobOutput: {
             /** Format: uuid */
             readonly id: string;
             readonly project: string;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly created_by: string;
-            kind: components["schemas"]["KindEnum"];
+            kind: components["schemas"]["Kind32cEnum"];
             format: components["schemas"]["FormatEnum"];
             options?: unknown;
             pseudonymize?: boolean;
@@ -380,6 +838,10 @@ export interface components {
          * @enum {string}
          */
         FormatEnum: "jsonl" | "parquet" | "csv";
+        HeartbeatOutput: {
+            /** Format: date-time */
+            expires_at: string;
+        };
         /**
          * @description * `sft` - Demonstrations for supervised fine-tuning
          *     * `preference` - Preference pairs (prompt, chosen, rejected)
@@ -387,7 +849,42 @@ export interface components {
          *     * `eval` - Held-out evaluation prompts
          * @enum {string}
          */
-        KindEnum: "sft" | "preference" | "rankings" | "eval";
+        Kind32cEnum: "sft" | "preference" | "rankings" | "eval";
+        /**
+         * @description * `demonstration` - Demonstration
+         *     * `ranking` - Ranking
+         * @enum {string}
+         */
+        KindF54Enum: "demonstration" | "ranking";
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        LoginInputRequest: {
+            username: string;
+            password: string;
+        };
+        MeOutput: {
+            id: number;
+            username: string;
+            readonly roles: string[];
+        };
+        MeStatsOutput: {
+            demonstrations: number;
+            rankings: number;
+            submitted: number;
+            skipped: number;
+            today: number;
+            median_time_ms: number | null;
+            today_median_time_ms: number | null;
+        };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        NextTaskInputRequest: {
+            kind?: (components["schemas"]["KindF54Enum"] | components["schemas"]["NullEnum"]) | null;
+        };
+        NextTaskOutput: {
+            assignment: components["schemas"]["AssignmentOutput"] | null;
+            message?: string;
+        };
+        /** @enum {unknown} */
+        NullEnum: null;
         PaginatedExportJobOutputList: {
             /** @example 123 */
             count: number;
@@ -403,6 +900,30 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["ExportJobOutput"][];
         };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        PatchedProjectUpdateInputRequest: {
+            name?: string;
+            guidelines?: string;
+            k?: number;
+            overlap?: number;
+            lease_seconds?: number;
+            is_active?: boolean;
+        };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        PatchedPromptUpdateInputRequest: {
+            text?: string;
+            category?: components["schemas"]["CategoryEnum"];
+            split?: components["schemas"]["SplitA0cEnum"];
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        PatchedUserUpdateInputRequest: {
+            roles?: components["schemas"]["RolesEnum"][];
+            is_active?: boolean;
+            password?: string;
+        };
         PreferenceImportInputRequest: {
             /** Format: binary */
             file: string;
@@ -414,6 +935,93 @@ export interface components {
             samples: number;
             rankings: number;
         };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        ProjectCreateInputRequest: {
+            name: string;
+            slug: string;
+            /** @default  */
+            guidelines: string;
+            /** @default 4 */
+            k: number;
+            /** @default 1 */
+            overlap: number;
+            /** @default 1800 */
+            lease_seconds: number;
+        };
+        /** @description A project. ``available`` (labelers only, else null): tasks of each kind they could claim now. */
+        ProjectOutput: {
+            readonly id: number;
+            slug: string;
+            name: string;
+            /** @description Labeling guidelines, in Markdown. */
+            guidelines?: string;
+            /** @description Samples per ranking task (2-9). */
+            k?: number;
+            /** @description Distinct labelers per task. */
+            overlap?: number;
+            /** @description How long a claimed task is reserved. */
+            lease_seconds?: number;
+            is_active?: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+            readonly available: components["schemas"]["AvailableWorkOutput"] | null;
+        };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        PromptCreateInputRequest: {
+            text: string;
+            /** @default other */
+            category: components["schemas"]["CategoryEnum"];
+            /** @default train */
+            split: components["schemas"]["SplitA0cEnum"];
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        PromptImportFileInputRequest: {
+            /** Format: binary */
+            file: string;
+        };
+        PromptImportOutput: {
+            created: number;
+        };
+        PromptOutput: {
+            readonly id: number;
+            readonly project: string;
+            text: string;
+            category?: components["schemas"]["CategoryEnum"];
+            split?: components["schemas"]["SplitA0cEnum"];
+            source?: components["schemas"]["SourceEnum"];
+            metadata?: unknown;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        RankingSubmitInputRequest: {
+            /** @description Groups of sample ids, best group first; a group of several is a tie. */
+            order: number[][];
+            /** @description {"<sample_id>": 1-7} for every sample. */
+            scores: {
+                [key: string]: number;
+            };
+            flags?: {
+                [key: string]: ("fails_instruction" | "hallucination" | "inappropriate" | "sexual" | "violent" | "harmful_advice" | "denigrates_protected_class" | "expresses_opinion" | "moral_judgment")[];
+            };
+            /** @default false */
+            none_acceptable: boolean;
+            /** @default 0 */
+            time_spent_ms: number;
+        };
+        RoleOutput: {
+            name: string;
+            description: string;
+        };
+        /**
+         * @description * `labeler` - labeler
+         *     * `admin` - admin
+         *     * `ml_engineer` - ml_engineer
+         * @enum {string}
+         */
+        RolesEnum: "labeler" | "admin" | "ml_engineer";
         RoundMetricsOutput: {
             round: number;
             round_id: number;
@@ -452,12 +1060,23 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        SkipInputRequest: {
+            /** @default  */
+            reason: string;
+        };
         /**
-         * @description * `train` - train
-         *     * `eval` - eval
+         * @description * `imported` - Imported
+         *     * `labeler` - Written by a labeler
          * @enum {string}
          */
-        SplitEnum: "train" | "eval";
+        SourceEnum: "imported" | "labeler";
+        /**
+         * @description * `train` - Train
+         *     * `eval` - Eval
+         * @enum {string}
+         */
+        SplitA0cEnum: "train" | "eval";
         /**
          * @description * `base` - Base
          *     * `sft` - SFT
@@ -510,6 +1129,9 @@ export interface components {
          * @enum {string}
          */
         TiePolicyEnum: "skip" | "both" | "drop_ranking";
+        TokenOutput: {
+            token: string;
+        };
         TrainingJobOutput: {
             /** Format: uuid */
             readonly id: string;
@@ -592,6 +1214,24 @@ export interface components {
          * @enum {string}
          */
         TriggerEnum: "manual" | "scheduled" | "periodic" | "rankings";
+        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        UserCreateInputRequest: {
+            username: string;
+            password: string;
+            email?: string;
+            roles?: components["schemas"]["RolesEnum"][];
+        };
+        UserOutput: {
+            id: number;
+            username: string;
+            email: string;
+            is_active: boolean;
+            readonly roles: string[];
+            /** Format: date-time */
+            date_joined: string;
+            /** Format: date-time */
+            last_login: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -601,6 +1241,244 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    assignments_list: {
+        parameters: {
+            query?: {
+                /**
+                 * @description * `active` - Active
+                 *     * `submitted` - Submitted
+                 *     * `skipped` - Skipped
+                 *     * `expired` - Expired
+                 */
+                status?: "active" | "submitted" | "skipped" | "expired";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOutput"][];
+                };
+            };
+        };
+    };
+    assignments_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOutput"];
+                };
+            };
+        };
+    };
+    assignments_draft_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftSaveInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftSaveOutput"];
+                };
+            };
+        };
+    };
+    assignments_heartbeat_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeartbeatOutput"];
+                };
+            };
+        };
+    };
+    assignments_skip_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SkipInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentOutput"];
+                };
+            };
+        };
+    };
+    assignments_submit_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string per submission. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                assignment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AssignmentSubmitInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentSubmitOutput"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentSubmitOutput"];
+                };
+            };
+        };
+    };
+    auth_csrf_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfOutput"];
+                };
+            };
+        };
+    };
+    auth_login_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeOutput"];
+                };
+            };
+        };
+    };
+    auth_logout_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    auth_token_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenOutput"];
+                };
+            };
+        };
+    };
     checkpoints_list: {
         parameters: {
             query: {
@@ -791,6 +1669,173 @@ export interface operations {
             };
         };
     };
+    me_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeOutput"];
+                };
+            };
+        };
+    };
+    me_stats_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeStatsOutput"];
+                };
+            };
+        };
+    };
+    projects_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOutput"][];
+                };
+            };
+        };
+    };
+    projects_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectCreateInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOutput"];
+                };
+            };
+        };
+    };
+    projects_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOutput"];
+                };
+            };
+        };
+    };
+    projects_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    projects_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedProjectUpdateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOutput"];
+                };
+            };
+        };
+    };
+    projects_activity_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityRowOutput"][];
+                };
+            };
+        };
+    };
     projects_exports_create: {
         parameters: {
             query?: never;
@@ -839,6 +1884,91 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["PreferenceImportOutput"];
                 };
+            };
+        };
+    };
+    projects_prompts_list: {
+        parameters: {
+            query?: {
+                search?: string;
+                split?: "eval" | "train";
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptOutput"][];
+                };
+            };
+        };
+    };
+    projects_prompts_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromptCreateInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptOutput"];
+                };
+            };
+        };
+    };
+    projects_prompts_import_create: {
+        parameters: {
+            query?: {
+                /** @description Default: from the file name, else sniffed. */
+                format?: "csv" | "json" | "jsonl";
+            };
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "multipart/form-data": components["schemas"]["PromptImportFileInputRequest"];
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptImportOutput"];
+                };
+            };
+            /** @description {"error": {"code": "import_invalid", "details": {"errors": [{"line", "field", "message"}]}}} */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -955,6 +2085,116 @@ export interface operations {
             };
         };
     };
+    projects_tasks_next_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NextTaskInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NextTaskOutput"];
+                };
+            };
+        };
+    };
+    prompts_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                prompt_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptOutput"];
+                };
+            };
+        };
+    };
+    prompts_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                prompt_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    prompts_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                prompt_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedPromptUpdateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptOutput"];
+                };
+            };
+        };
+    };
+    roles_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleOutput"][];
+                };
+            };
+        };
+    };
     rounds_retrieve: {
         parameters: {
             query?: never;
@@ -993,6 +2233,94 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrainingRoundDetailOutput"];
+                };
+            };
+        };
+    };
+    users_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOutput"][];
+                };
+            };
+        };
+    };
+    users_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreateInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOutput"];
+                };
+            };
+        };
+    };
+    users_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOutput"];
+                };
+            };
+        };
+    };
+    users_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedUserUpdateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOutput"];
                 };
             };
         };

@@ -12,33 +12,21 @@ type Out<Name extends keyof Schemas> = Required<Schemas[Name]>;
 
 export type Role = "labeler" | "admin" | "ml_engineer";
 
-export type Me = { id: number; username: string; roles: Role[] };
+export type Me = Omit<Out<"MeOutput">, "roles"> & { roles: Role[] };
 
 export type Paginated<T> = { count: number; results: T[] };
 
-export type Project = {
-  slug: string;
-  name: string;
-  guidelines: string;
-  k: number;
-  overlap: number;
-  available?: { demonstration: number; ranking: number };
+export type Project = Omit<Out<"ProjectOutput">, "available"> & {
+  available: Out<"AvailableWorkOutput"> | null;
 };
 
 export type TaskKind = "demonstration" | "ranking";
 
-export type Sample = { id: number; label: string; text: string };
+export type Sample = Out<"AssignmentSampleOutput">;
 
-export type Assignment = {
-  id: number;
+export type Assignment = Omit<Out<"AssignmentOutput">, "kind" | "samples"> & {
   kind: TaskKind;
-  status: string;
-  project: string;
-  expires_at: string;
-  prompt: { id: number; text: string; category: string };
   samples: Sample[];
-  draft: string;
-  guidelines: string;
 };
 
 export type NextTask = { assignment: Assignment | null; message?: string };
@@ -57,25 +45,19 @@ export const FLAGS = [
 
 export type Flag = (typeof FLAGS)[number][0];
 
-export type RankingSubmit = {
-  order: number[][];
-  scores: Record<string, number>;
-  flags: Record<string, Flag[]>;
-  none_acceptable: boolean;
-  time_spent_ms: number;
-};
+export type RankingSubmit = Required<Schemas["RankingSubmitInputRequest"]>;
 
-export type DemonstrationSubmit = { text: string; time_spent_ms: number };
+export type DemonstrationSubmit = Schemas["DemonstrationSubmitInputRequest"];
 
-export type MeStats = Record<string, number | string | null>;
+export type MeStats = Out<"MeStatsOutput">;
 
-export type UserRow = { id: number; username: string; email?: string; roles: Role[]; is_active: boolean };
+export type UserRow = Omit<Out<"UserOutput">, "roles"> & { roles: Role[] };
 
 export type ImportLineError = { line: number; field: string; message: string };
 
-export type PromptRow = { id: number; text: string; category: string };
+export type PromptRow = Out<"PromptOutput">;
 
-export type ActivityRow = Record<string, string | number | null>;
+export type ActivityRow = Out<"ActivityRowOutput">;
 
 export type ExportKind = "sft" | "preference" | "rankings" | "eval";
 export type ExportFormat = "jsonl" | "parquet" | "csv";

@@ -17,6 +17,7 @@ const assignment: Assignment = {
     { id: 34, label: "D", text: "fourth" },
   ],
   draft: "",
+  draft_saved_at: null,
   guidelines: "",
 };
 

@@ -23,14 +23,22 @@ export function HomePage({ me }: { me: Me }) {
 function MyStats() {
   const { screen } = useRemote(() => api.myStats(), []);
   if (screen.status !== "ready") return null;
-  const entries = Object.entries(screen.data).filter(([, v]) => typeof v === "number" || typeof v === "string");
-  if (entries.length === 0) return null;
+  const s = screen.data;
+  const seconds = (ms: number | null) => (ms == null ? "—" : `${(ms / 1000).toFixed(0)} s`);
+  const items: [string, string | number][] = [
+    ["Submitted", s.submitted],
+    ["Today", s.today],
+    ["Demonstrations", s.demonstrations],
+    ["Rankings", s.rankings],
+    ["Skipped", s.skipped],
+    ["Median time per task", seconds(s.median_time_ms)],
+  ];
   return (
     <dl className="stats" aria-label="Your work">
-      {entries.map(([key, value]) => (
-        <div key={key}>
-          <dt>{key.replace(/_/g, " ")}</dt>
-          <dd>{typeof value === "number" && !Number.isInteger(value) ? value.toFixed(1) : String(value)}</dd>
+      {items.map(([label, value]) => (
+        <div key={label}>
+          <dt>{label}</dt>
+          <dd>{value}</dd>
         </div>
       ))}
     </dl>

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { ApiError, describeError, itemsOf } from "../../api/client";
 import { api } from "../../api/endpoints";
 import type { ImportLineError, Project } from "../../api/types";
-import { Alert, Link, ScreenView } from "../../components/ui";
+import { Alert, formatDate, Link, ScreenView } from "../../components/ui";
 import { useAction, useRemote } from "../../hooks/useRemote";
 import { Markdown } from "../../lib/markdown";
 import { navigate } from "../../lib/router";
@@ -214,33 +214,40 @@ function Activity({ slug }: { slug: string }) {
       <ScreenView
         screen={screen}
         onRetry={reload}
-        render={(rows) => {
-          const columns = Object.keys(rows[0] ?? {});
-          return (
-            <div className="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    {columns.map((c) => (
-                      <th key={c} scope="col">
-                        {c.replace(/_/g, " ")}
-                      </th>
-                    ))}
+        render={(rows) => (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Labeler</th>
+                  <th scope="col">Submitted</th>
+                  <th scope="col">Demonstrations</th>
+                  <th scope="col">Rankings</th>
+                  <th scope="col">Skipped</th>
+                  <th scope="col">Last 24 h</th>
+                  <th scope="col">Tasks per hour</th>
+                  <th scope="col">Median time per task</th>
+                  <th scope="col">Last submit</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((row) => (
+                  <tr key={row.labeler_id}>
+                    <td>{row.username ?? `#${row.labeler_id}`}</td>
+                    <td>{row.submitted}</td>
+                    <td>{row.demonstrations}</td>
+                    <td>{row.rankings}</td>
+                    <td>{row.skipped}</td>
+                    <td>{row.last_24h}</td>
+                    <td>{formatCell(row.per_hour)}</td>
+                    <td>{row.median_time_ms == null ? "—" : `${(row.median_time_ms / 1000).toFixed(1)} s`}</td>
+                    <td>{formatDate(row.last_submitted_at)}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {rows.map((row, i) => (
-                    <tr key={i}>
-                      {columns.map((c) => (
-                        <td key={c}>{formatCell(row[c])}</td>
-                      ))}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          );
-        }}
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
       />
     </section>
   );
