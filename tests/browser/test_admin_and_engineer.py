@@ -11,7 +11,7 @@ from django.utils import timezone
 from exports import services as export_services
 from exports.models import ExportJob
 from labeling.models import Demonstration
-from training.models import TrainingJob, TrainingRound
+from training.models import Checkpoint, DataSnapshot, TrainingJob, TrainingRound
 
 from . import data
 from .conftest import login, screenshot
@@ -80,4 +80,28 @@ def test_engineer_creates_and_downloads_an_export(page):
     rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
     assert len(rows) == 1
     assert "Hello, and welcome!" in json.dumps(rows[0])
+    assert page.js_errors == []
+
+
+def test_engineer_sees_checkpoint_lineage_metrics_and_card(page):
+    proj = data.project()
+    snapshot = DataSnapshot.objects.create(project=proj, counts={"demonstrations": 12, "rankings": 30})
+    base = Checkpoint.objects.create(project=proj, stage="base", path="checkpoints/base")
+    sft = Checkpoint.objects.create(
+        project=proj, stage="sft", path="checkpoints/sft-1", parent=base, snapshot=snapshot, metrics={"eval_loss": 1.234}
+    )
+    data.user_with_roles("eng", "ml_engineer")
+    login(page, "eng", data.PASSWORD)
+
+    page.get_by_role("link", name="Checkpoints").click()
+    page.get_by_role("cell", name="eval_loss 1.234").wait_for()
+    screenshot(page, "engineer-checkpoints")
+    page.get_by_role("link", name="Details").first.click()
+    page.get_by_role("heading", name="sft checkpoint", exact=True).wait_for()
+    facts = page.locator("dl.facts").inner_text()
+    assert str(base.id) in facts and "demonstrations 12" in facts
+    page.get_by_role("heading", name="Model card: SFT checkpoint").wait_for()
+    page.get_by_text("Same data with curl").click()
+    assert f"/api/checkpoints/{sft.id}/download/" in page.locator(".api-calls pre").inner_text()
+    screenshot(page, "engineer-checkpoint-detail")
     assert page.js_errors == []

@@ -84,10 +84,9 @@ export type RequestOptions = {
   signal?: AbortSignal;
 };
 
-/** Sends one request to the API and returns the parsed JSON (or null for an empty body). */
-export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+async function send(path: string, options: RequestOptions, accept: string): Promise<string> {
   const method = options.method ?? "GET";
-  const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
+  const headers: Record<string, string> = { Accept: accept, ...options.headers };
   let body: BodyInit | undefined;
   if (options.body instanceof FormData) {
     body = options.body;
@@ -107,16 +106,32 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
     throw new ApiError(0, { code: "network", message: "Cannot reach the server. Check your connection." });
   }
   const text = await response.text();
-  let payload: unknown = null;
-  if (text) {
+  if (!response.ok) {
+    let payload: unknown = null;
     try {
-      payload = JSON.parse(text);
+      payload = text ? JSON.parse(text) : null;
     } catch {
       payload = null;
     }
+    throw new ApiError(response.status, parseErrorBody(response.status, payload));
   }
-  if (!response.ok) throw new ApiError(response.status, parseErrorBody(response.status, payload));
-  return payload as T;
+  return text;
+}
+
+/** Sends one request to the API and returns the parsed JSON (or null for an empty body). */
+export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const text = await send(path, options, "application/json");
+  if (!text) return null as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ApiError(200, { code: "bad_response", message: "The server sent an answer that is not JSON." });
+  }
+}
+
+/** For endpoints that answer plain text (a model card in Markdown). */
+export async function requestText(path: string, options: RequestOptions = {}): Promise<string> {
+  return send(path, options, "text/markdown, text/plain;q=0.9, */*;q=0.1");
 }
 
 /** Lists come either bare or LimitOffset-paginated ({count, results}); callers want the items. */

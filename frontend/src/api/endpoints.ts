@@ -1,5 +1,5 @@
 /** Typed wrappers, one per API operation the screens use. */
-import { request } from "./client";
+import { request, requestText } from "./client";
 import type {
   ActivityRow,
   Assignment,
@@ -87,6 +87,6 @@ export const api = {
 
   checkpoints: (slug: string) => request<List<Checkpoint>>(`/api/checkpoints/?project=${enc(slug)}`),
   checkpoint: (id: string) => request<Checkpoint>(`/api/checkpoints/${enc(id)}/`),
-  checkpointCard: (id: string) => request<unknown>(`/api/checkpoints/${enc(id)}/card/`),
+  checkpointCard: (id: string) => requestText(`/api/checkpoints/${enc(id)}/card/`),
   checkpointDownloadUrl: (id: string) => `/api/checkpoints/${enc(id)}/download/`,
 };

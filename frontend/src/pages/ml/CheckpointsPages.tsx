@@ -4,6 +4,7 @@ import { api } from "../../api/endpoints";
 import type { Checkpoint } from "../../api/types";
 import { CodeBlock, formatDate, Link, ScreenView } from "../../components/ui";
 import { useRemote } from "../../hooks/useRemote";
+import { Markdown } from "../../lib/markdown";
 
 export function CheckpointsPage() {
   const projects = useRemote(async () => itemsOf(await api.projects()), [], {
@@ -138,7 +139,7 @@ export function CheckpointDetailPage({ id }: { id: string }) {
             <ScreenView
               screen={card.screen}
               onRetry={card.reload}
-              render={(data) => <pre className="json">{typeof data === "string" ? data : JSON.stringify(data, null, 2)}</pre>}
+              render={(card) => <Markdown source={card} className="model-card" />}
             />
             <p>
               <a className="button" href={api.checkpointDownloadUrl(c.id)} download>
