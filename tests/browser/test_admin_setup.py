@@ -46,6 +46,7 @@ def test_admin_creates_a_project_imports_prompts_and_grants_a_role(page, tmp_pat
     page.get_by_label("Prompt file").set_input_files(str(good))
     page.get_by_role("button", name="Import").click()
     page.get_by_text("Imported 2 prompts.").wait_for()
+    page.get_by_role("cell", name="Write a haiku.").wait_for()
     assert Prompt.objects.filter(project=project).count() == 2
 
     page.get_by_role("link", name="Users").click()

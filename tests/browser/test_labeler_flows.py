@@ -140,3 +140,30 @@ def test_ranking_by_drag_and_drop(page):
     page.get_by_test_id("sample-A").drag_to(page.locator(".rung[data-rank='1']"))
     page.locator(".rung[data-rank='1'] .chip", has_text="A").drag_to(page.locator(".rung[data-rank='2']"))
     assert page.get_by_test_id("order-summary").inner_text() == "Order: C > A"
+
+
+def test_expired_lease_and_skip_are_explained(page):
+    proj = data.project()
+    data.demonstration_task(proj, "First prompt.")
+    data.demonstration_task(proj, "Second prompt.")
+    data.user_with_roles("sam", "labeler")
+    login(page, "sam", data.PASSWORD)
+
+    page.goto("/label/helpful/demonstration")
+    page.get_by_label("Your answer (Markdown)").fill("An answer that will arrive too late.")
+    Assignment.objects.filter(status=Assignment.Status.ACTIVE).update(status=Assignment.Status.EXPIRED)
+    page.get_by_role("button", name="Submit demonstration").click()
+    page.get_by_role("heading", name="Task unavailable").wait_for()
+    assert "Your lease on this task expired" in page.get_by_role("alert").inner_text()
+    screenshot(page, "labeler-lease-expired")
+    assert Demonstration.objects.count() == 0
+
+    page.get_by_role("button", name="Load the next task").click()
+    page.get_by_label("Your answer (Markdown)").wait_for()
+    skipped_prompt = page.get_by_test_id("prompt-text").inner_text()
+    page.get_by_role("button", name="Skip…").click()
+    page.get_by_label("Why skip?").fill("Outside my expertise")
+    page.get_by_role("button", name="Skip task").click()
+    # The next task (the other prompt) replaces the skipped one.
+    page.get_by_test_id("prompt-text").filter(has_not_text=skipped_prompt).wait_for()
+    assert Assignment.objects.filter(status=Assignment.Status.SKIPPED, skip_reason="Outside my expertise").count() == 1

@@ -18,15 +18,11 @@ function withLabels(assignment: Assignment): Assignment {
   return { ...assignment, samples, draft: assignment.draft ?? "", guidelines: assignment.guidelines ?? "" };
 }
 
-const LEASE_CODES = new Set(["lease_taken", "lease_expired", "conflict", "assignment_closed", "not_active"]);
-
 /** The sentence a labeler sees for an API error while labeling. */
 export function labelingErrorMessage(error: unknown): string {
   if (error instanceof ApiError) {
-    if (error.code === "lease_expired" || error.code === "lease_taken" || (error.status === 409 && LEASE_CODES.has(error.code)))
-      return `Your hold on this task ended: ${error.message} Load the next task to continue.`;
-    if (error.code === "queue_busy") return error.message;
-    if (error.status === 409) return `${error.message} Load the next task to continue.`;
+    // The server's conflict messages already say what happened and what to do next.
+    if (error.status === 409) return error.message || "This task changed on the server. Load the next task to continue.";
     if (error.status === 400) return describeError(error);
     if (error.status === 403) return "You are not allowed to label in this project.";
     if (error.status === 404) return "This task no longer exists. Load the next task.";

@@ -106,13 +106,15 @@ export function ProjectsAdminPage() {
 
 export function ProjectAdminPage({ slug }: { slug: string }) {
   const { screen, reload } = useRemote(() => api.project(slug), [slug]);
+  const [promptsVersion, setPromptsVersion] = useState(0);
   return (
     <section>
       <p>
         <Link to="/manage/projects">← Projects</Link>
       </p>
       <ScreenView screen={screen} onRetry={reload} render={(project) => <ProjectEditor project={project} />} />
-      <PromptImport slug={slug} />
+      <PromptImport slug={slug} onImported={() => setPromptsVersion((v) => v + 1)} />
+      <PromptList key={promptsVersion} slug={slug} />
       <Activity slug={slug} />
     </section>
   );
@@ -149,7 +151,7 @@ function ProjectEditor({ project }: { project: Project }) {
   );
 }
 
-function PromptImport({ slug }: { slug: string }) {
+function PromptImport({ slug, onImported }: { slug: string; onImported: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [result, setResult] = useState<{ created: number } | null>(null);
   const upload = useAction(async (f: File) => api.importPrompts(slug, f));
@@ -166,7 +168,10 @@ function PromptImport({ slug }: { slug: string }) {
           setResult(null);
           if (file) {
             const r = await upload.run(file);
-            if (r) setResult(r);
+            if (r) {
+              setResult(r);
+              onImported();
+            }
           }
         }}
       >
@@ -200,6 +205,53 @@ function PromptImport({ slug }: { slug: string }) {
           </tbody>
         </table>
       )}
+    </section>
+  );
+}
+
+function PromptList({ slug }: { slug: string }) {
+  const { screen, reload } = useRemote(() => api.prompts(slug), [slug], {
+    isEmpty: (data) => (itemsOf(data).length === 0 ? "No prompts yet: import a file above." : null),
+  });
+  return (
+    <section aria-labelledby="prompts-title">
+      <h2 id="prompts-title">Prompts</h2>
+      <ScreenView
+        screen={screen}
+        onRetry={reload}
+        render={(data) => {
+          const rows = itemsOf(data);
+          const total = Array.isArray(data) ? rows.length : data.count;
+          return (
+            <>
+              <p className="muted">
+                {total} prompt{total === 1 ? "" : "s"}
+                {total > rows.length ? `; the first ${rows.length} are shown` : ""}.
+              </p>
+              <div className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Prompt</th>
+                      <th scope="col">Category</th>
+                      <th scope="col">Split</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {rows.map((p) => (
+                      <tr key={p.id}>
+                        <td className="prompt-cell">{p.text.length > 200 ? `${p.text.slice(0, 200)}…` : p.text}</td>
+                        <td>{p.category}</td>
+                        <td>{p.split}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </>
+          );
+        }}
+      />
     </section>
   );
 }
