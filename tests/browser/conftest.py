@@ -10,10 +10,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-# Playwright's sync API keeps an asyncio loop running in the test thread; Django's ORM would
-# then refuse every query from the test body, although the test itself is plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 REPO = Path(__file__).resolve().parents[2]
 DIST = REPO / "frontend" / "dist"
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -46,16 +42,27 @@ def spa_build() -> Path:
     return DIST
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(spa_build):
+    """One Chromium per test module. Module scope matters: Playwright's sync API keeps an asyncio
+    loop running in the test thread while it is open, so it must be closed before the rest of
+    the suite runs, and meanwhile Django has to be told the ORM calls in test bodies are safe."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); browsers are never downloaded.")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
