@@ -1,6 +1,6 @@
 import { useState } from "react";
 import type { Assignment } from "../api/types";
-import { useDraftAutosave, type SaveState } from "../hooks/useAssignment";
+import { initialDraft, useDraftAutosave, type SaveState } from "../hooks/useAssignment";
 import { Markdown } from "../lib/markdown";
 import { Alert } from "./ui";
 import { SkipForm } from "./SkipForm";
@@ -35,7 +35,7 @@ export function DemonstrationView({
   onSubmit: (text: string, timeSpentMs: number) => void;
   onSkip: (reason: string) => void;
 }) {
-  const [text, setText] = useState(assignment.draft ?? "");
+  const [text, setText] = useState(() => initialDraft(assignment));
   const [tab, setTab] = useState<"write" | "preview">("write");
   const save = useDraftAutosave(assignment.id, text, assignment.draft ?? "");
   const empty = text.trim() === "";

@@ -23,6 +23,8 @@ export function labelingErrorMessage(error: unknown): string {
   if (error instanceof ApiError) {
     // The server's conflict messages already say what happened and what to do next.
     if (error.status === 409) return error.message || "This task changed on the server. Load the next task to continue.";
+    if (error.status === 401 || error.code === "not_authenticated")
+      return "Your session has ended. Log in again in another tab; what you typed stays in this page and is saved once you are back.";
     if (error.status === 400) return describeError(error);
     if (error.status === 403) return "You are not allowed to label in this project.";
     if (error.status === 404) return "This task no longer exists. Load the next task.";
@@ -93,6 +95,7 @@ export function useAssignment(slug: string, kind?: TaskKind) {
       setFieldErrors({});
       try {
         await api.submit(assignmentId, body, idempotencyKey.current);
+        forgetLocalDraft(assignmentId);
         await loadNext();
         return true;
       } catch (error) {
@@ -118,6 +121,7 @@ export function useAssignment(slug: string, kind?: TaskKind) {
       setActionError(null);
       try {
         await api.skip(assignmentId, reason);
+        forgetLocalDraft(assignmentId);
         await loadNext();
       } catch (error) {
         setActionError(labelingErrorMessage(error));
@@ -129,6 +133,36 @@ export function useAssignment(slug: string, kind?: TaskKind) {
   );
 
   return { screen, loadNext, submit, skip, submitting, actionError, fieldErrors };
+}
+
+const localKey = (assignmentId: number) => `rlhf:draft:${assignmentId}`;
+
+/**
+ * The text to start the editor with: a local copy of unsaved typing (kept while the server
+ * could not be reached or the session had ended) wins over the server's last saved draft.
+ */
+export function initialDraft(assignment: Assignment): string {
+  try {
+    const local = window.localStorage.getItem(localKey(assignment.id));
+    if (local != null) return local;
+  } catch {
+    // Storage can be disabled; the server draft is then the only copy.
+  }
+  return assignment.draft ?? "";
+}
+
+function keepLocal(assignmentId: number, text: string | null) {
+  try {
+    if (text == null) window.localStorage.removeItem(localKey(assignmentId));
+    else window.localStorage.setItem(localKey(assignmentId), text);
+  } catch {
+    // Best effort only.
+  }
+}
+
+/** Forget the local copy once the work is submitted or skipped. */
+export function forgetLocalDraft(assignmentId: number) {
+  keepLocal(assignmentId, null);
 }
 
 export type SaveState = { status: "idle" } | { status: "saving" } | { status: "saved"; at: number } | { status: "error"; message: string };
@@ -150,6 +184,7 @@ export function useDraftAutosave(assignmentId: number, text: string, initial: st
     try {
       await api.saveDraft(assignmentId, value);
       lastSaved.current = value;
+      if (latest.current === value) keepLocal(assignmentId, null);
       setState({ status: "saved", at: Date.now() });
     } catch (error) {
       setState({ status: "error", message: labelingErrorMessage(error) });
@@ -158,9 +193,10 @@ export function useDraftAutosave(assignmentId: number, text: string, initial: st
 
   useEffect(() => {
     if (text === lastSaved.current) return;
+    keepLocal(assignmentId, text);
     const timer = window.setTimeout(() => void save(), delayMs);
     return () => window.clearTimeout(timer);
-  }, [text, delayMs, save]);
+  }, [text, delayMs, save, assignmentId]);
 
   useEffect(() => {
     const onHide = () => {
