@@ -177,7 +177,7 @@ function RoundCharts({ rows }: { rows: RoundMetrics[] }) {
   return (
     <div className="charts">
       <LineChart title="SFT eval loss" xLabel="round" series={[series("SFT eval loss", (r) => r.sft_eval_loss)]} />
-      <LineChart title="Reward model accuracy" xLabel="round" series={[series("RM accuracy", (r) => r.rm_accuracy)]} />
+      <LineChart title="Reward model and DPO accuracy" xLabel="round" series={[series("RM accuracy", (r) => r.rm_accuracy), series("DPO accuracy", (r) => r.dpo_accuracy)]} />
       <LineChart title="PPO reward and KL" xLabel="round" series={[series("PPO reward", (r) => r.ppo_reward), series("KL", (r) => r.ppo_kl)]} />
       <LineChart title="Win rate vs SFT" xLabel="round" series={[series("win rate", (r) => r.win_rate_vs_sft)]} />
     </div>
