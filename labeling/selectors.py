@@ -12,7 +12,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
 
 from config.errors import NotFound
-from labeling.models import Assignment, Demonstration, Project, Prompt, Ranking, RankingEntry, Task
+from labeling.models import Assignment, Demonstration, Project, Prompt, Ranking, RankingEntry, Task, TaskSample
 
 # --- Projects and prompts ------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ def assignment_list_for_user(*, user: AbstractBaseUser, status: str | None = Non
     qs = (
         Assignment.objects.filter(labeler=user)
         .select_related("task", "task__prompt", "task__project")
-        .prefetch_related("task__task_samples__sample")
+        .prefetch_related(Prefetch("task__task_samples", queryset=TaskSample.objects.select_related("sample")))
         .order_by("-created_at", "-id")
     )
     if status:
@@ -106,7 +106,7 @@ def assignment_for_display(*, assignment_id: int) -> Assignment:
     """An assignment with everything the labeling screen shows, in as few queries as possible."""
     return (
         Assignment.objects.select_related("task", "task__prompt", "task__project")
-        .prefetch_related("task__task_samples__sample")
+        .prefetch_related(Prefetch("task__task_samples", queryset=TaskSample.objects.select_related("sample")))
         .get(pk=assignment_id)
     )
 

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, NotFound
-from labeling.models import Assignment, Project, Task, TaskSample
+from labeling.models import Assignment, Project, Task
 
 # Kind None asks for any work. Ranking comes first: ranking tasks carry the current policy's
 # samples, and the next reward model can only learn from them while they are fresh;
@@ -37,8 +37,7 @@ _MAX_CLAIM_ATTEMPTS = 50
 _CANDIDATE_SQL = """
 SELECT t.id
 FROM labeling_task t
-WHERE t.project_id = %(project)s AND t.kind = %(kind)s AND t.status = 'open'
-  AND NOT (t.id = ANY(%(exclude)s::bigint[]))
+WHERE t.project_id = %(project)s AND t.kind = %(kind)s AND t.status = 'open'{exclude}
   AND NOT EXISTS (
     SELECT 1 FROM labeling_assignment mine
     WHERE mine.task_id = t.id AND mine.labeler_id = %(labeler)s
@@ -65,35 +64,56 @@ def _live_leases(*, task_id: int, now, exclude_assignment_id: int | None = None)
 
 
 def _lock_candidate(*, project: Project, kind: str, user: AbstractBaseUser, now, exclude: list[int], skip_locked: bool) -> int | None:
-    sql = _CANDIDATE_SQL.format(skip="SKIP LOCKED" if skip_locked else "")
+    sql = _CANDIDATE_SQL.format(
+        skip="SKIP LOCKED" if skip_locked else "",
+        # Tasks this claim already found full; usually none, so usually no clause at all.
+        exclude="\n  AND NOT (t.id = ANY(%(exclude)s::bigint[]))" if exclude else "",
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, {"project": project.pk, "kind": kind, "labeler": user.pk, "now": now, "exclude": exclude})
         row = cursor.fetchone()
     return row[0] if row else None
 
 
-def _lease(*, task_id: int, kind: str, user: AbstractBaseUser, project: Project, now, last_slot: bool) -> Assignment:
-    """Create (or renew the labeler's own expired) lease on a task. Assumes the task row lock."""
-    shown_order: list[int] = []
-    if kind == Task.Kind.RANKING:
-        shown_order = list(TaskSample.objects.filter(task_id=task_id).order_by("position").values_list("sample_id", flat=True))
-        # A per-labeler shuffle, stored so position bias can be measured afterwards.
-        random.SystemRandom().shuffle(shown_order)
-    expires_at = now + timedelta(seconds=project.lease_seconds)
-    if last_slot:
+# Everything the claim needs to know about a task once its row is locked, in one statement
+# (so one fresh READ COMMITTED snapshot): is it open, how many slots are free, do lapsed
+# leases of others hold any, does this labeler have an old row for it, and its samples.
+_LOCKED_TASK_SQL = """
+SELECT t.status = 'open',
+  t.overlap - t.submitted_count - (
+    SELECT count(*) FROM labeling_assignment a
+    WHERE a.task_id = t.id AND a.status = 'active' AND a.expires_at > %(now)s),
+  EXISTS (
+    SELECT 1 FROM labeling_assignment a
+    WHERE a.task_id = t.id AND a.status = 'active' AND a.expires_at <= %(now)s AND a.labeler_id <> %(labeler)s),
+  (SELECT a.id FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(labeler)s),
+  ARRAY(SELECT ts.sample_id FROM labeling_tasksample ts WHERE ts.task_id = t.id ORDER BY ts.position)
+FROM labeling_task t WHERE t.id = %(task)s
+"""
+
+
+def _lease(*, task_id: int, user: AbstractBaseUser, project: Project, now) -> Assignment | None:
+    """Lease a locked task to ``user`` if it still has a free slot, else return None.
+    Assumes the task row lock (taken by the candidate query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCKED_TASK_SQL, {"task": task_id, "labeler": user.pk, "now": now})
+        is_open, free, lapsed_others, own_id, sample_ids = cursor.fetchone()
+    if not is_open or free <= 0:
+        return None
+    if free == 1 and lapsed_others:
         # This lease takes the task's last slot: lapsed leases of others lose it for good,
         # and their late submits get a 409.
         Assignment.objects.filter(task_id=task_id, status=Assignment.Status.ACTIVE, expires_at__lte=now).exclude(
             labeler=user
         ).update(status=Assignment.Status.EXPIRED)
-    renewed = Assignment.objects.filter(task_id=task_id, labeler=user).first()
-    if renewed is not None:
+    shown_order = list(sample_ids)
+    # A per-labeler shuffle (empty for demonstrations), stored so position bias can be measured.
+    random.SystemRandom().shuffle(shown_order)
+    expires_at = now + timedelta(seconds=project.lease_seconds)
+    if own_id is not None:
         # The labeler's own lapsed lease on this task: the unique (task, labeler) row is reused.
-        renewed.status = Assignment.Status.ACTIVE
-        renewed.expires_at = expires_at
-        renewed.shown_order = shown_order
-        renewed.save(update_fields=["status", "expires_at", "shown_order"])
-        return renewed
+        Assignment.objects.filter(pk=own_id).update(status=Assignment.Status.ACTIVE, expires_at=expires_at, shown_order=shown_order)
+        return Assignment.objects.get(pk=own_id)
     return Assignment.objects.create(task_id=task_id, labeler=user, expires_at=expires_at, shown_order=shown_order)
 
 
@@ -108,10 +128,9 @@ def _claim_kind(*, user: AbstractBaseUser, project: Project, kind: str, now) -> 
             task_id = _lock_candidate(project=project, kind=kind, user=user, now=now, exclude=exclude, skip_locked=False)
             if task_id is None:
                 return None
-        task = Task.objects.only("submitted_count", "overlap", "status").get(pk=task_id)
-        free = task.overlap - task.submitted_count - _live_leases(task_id=task_id, now=now)
-        if task.status == Task.Status.OPEN and free > 0:
-            return _lease(task_id=task_id, kind=kind, user=user, project=project, now=now, last_slot=free == 1)
+        assignment = _lease(task_id=task_id, user=user, project=project, now=now)
+        if assignment is not None:
+            return assignment
         exclude.append(task_id)
     raise Conflict("The queue is very busy right now; try again in a moment.", code="queue_busy")
 

@@ -79,7 +79,7 @@ def _open_for_submit(*, assignment: Assignment, kind: str, now) -> None:
         assignment_revive_or_conflict(assignment=assignment, now=now)
 
 
-def _complete(*, assignment: Assignment, now, idempotency_key: str | None) -> None:
+def _complete(*, assignment: Assignment, now) -> None:
     """Mark the assignment submitted and count it on its task, closing the task when its
     overlap is reached (one UPDATE: the old count decides)."""
     assignment.status = Assignment.Status.SUBMITTED
@@ -115,17 +115,17 @@ def assignment_submit_demonstration(
     if len(text) > limit:
         raise _field_error("text", f"text is {len(text)} characters long; the limit is {limit}.")
     _open_for_submit(assignment=assignment, kind=Task.Kind.DEMONSTRATION, now=now)
+    # No savepoint: on a constraint error the Conflict below rolls the whole submit back.
     try:
-        with transaction.atomic():
-            demonstration = Demonstration.objects.create(
-                assignment=assignment, prompt_id=assignment.task.prompt_id, labeler=user, text=text,
-                time_spent_ms=time_spent_ms, idempotency_key=idempotency_key,
-            )
+        demonstration = Demonstration.objects.create(
+            assignment=assignment, prompt_id=assignment.task.prompt_id, labeler=user, text=text,
+            time_spent_ms=time_spent_ms, idempotency_key=idempotency_key,
+        )
     except IntegrityError as exc:
         # The same key raced in through another assignment; the constraint kept one row.
         raise Conflict("This Idempotency-Key was already used; send a new key for new work.", code="idempotency_key_reused") from exc
     Sample.objects.create(prompt_id=assignment.task.prompt_id, text=text, origin=Sample.Origin.DEMONSTRATION, demonstration=demonstration)
-    _complete(assignment=assignment, now=now, idempotency_key=idempotency_key)
+    _complete(assignment=assignment, now=now)
     return SubmitResult(assignment=assignment, submission=demonstration, created=True)
 
 
@@ -223,13 +223,13 @@ def assignment_submit_ranking(
         sample_ids=sample_ids, order=order, scores=scores, flags=flags, none_acceptable=none_acceptable
     )
     _open_for_submit(assignment=assignment, kind=Task.Kind.RANKING, now=now)
+    # No savepoint: on a constraint error the Conflict below rolls the whole submit back.
     try:
-        with transaction.atomic():
-            ranking = Ranking.objects.create(
-                assignment=assignment, task_id=assignment.task_id, labeler=user, order=clean_order,
-                none_acceptable=none_acceptable, shown_order=list(assignment.shown_order), time_spent_ms=time_spent_ms,
-                idempotency_key=idempotency_key,
-            )
+        ranking = Ranking.objects.create(
+            assignment=assignment, task_id=assignment.task_id, labeler=user, order=clean_order,
+            none_acceptable=none_acceptable, shown_order=list(assignment.shown_order), time_spent_ms=time_spent_ms,
+            idempotency_key=idempotency_key,
+        )
     except IntegrityError as exc:
         raise Conflict(
             "This task or this Idempotency-Key already has a ranking from you; send a new key for new work.",
@@ -242,5 +242,5 @@ def assignment_submit_ranking(
             for sample_id in group
         ]
     )
-    _complete(assignment=assignment, now=now, idempotency_key=idempotency_key)
+    _complete(assignment=assignment, now=now)
     return SubmitResult(assignment=assignment, submission=ranking, created=True)

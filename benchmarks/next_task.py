@@ -1,0 +1,299 @@
+"""Throughput and latency of the labeling queue under load: 32 labelers doing next-task +
+submit loops against gunicorn with production settings, on a project of 100,000 ranking tasks.
+
+What it does, in a database of its own (``rlhf_bench``, created and dropped here):
+1. seeds a project of 100,000 ranking tasks (K=4) and one of 1,000 in SQL (seconds);
+2. counts SQL queries per request (next-task and submit, full request through the API) on both
+   projects: the count must not grow with the project;
+3. prints the EXPLAIN of the queue's candidate query on the big project;
+4. starts gunicorn (DEBUG off, production settings) on 127.0.0.1 and runs 32 client threads
+   (requests.Session, token auth) for a fixed time, each looping: next task -> submit ranking.
+
+Usage: python -m benchmarks.next_task [--seconds 30] [--clients 32] [--workers 2] [--threads 4]
+Needs PostgreSQL (127.0.0.1:5432, user postgres, or BENCH_PG_URL). Last line:
+rps=... p50_ms=... p99_ms=... queries_per_request=...
+("rps" counts next-task + submit loops per second.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "rlhf_bench"
+BIG, SMALL = 100_000, 1_000
+LABELER_PASSWORD = "bench-labeler-password"
+
+BENCH_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
+    "SECRET_KEY": secrets.token_urlsafe(64),
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    # Plain HTTP on loopback: no TLS redirect (everything else as in production).
+    "SECURE_SSL_REDIRECT": "0",
+    "DATABASE_CONN_MAX_AGE": "600",
+    "DATA_DIR": tempfile.mkdtemp(prefix="next-task-bench-"),
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def recreate_database() -> None:
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def drop_database() -> None:
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+SEED_SQL = """
+WITH p AS (
+  INSERT INTO labeling_prompt (project_id, text, text_hash, category, split, source, metadata, created_at)
+  SELECT %(project)s, 'Benchmark question ' || g || '?', encode(sha256(convert_to('Benchmark question ' || g || '?', 'UTF8')), 'hex'),
+         'open_qa', 'train', 'imported', '{}'::jsonb, now()
+  FROM generate_series(1, %(n)s) g
+  RETURNING id
+)
+INSERT INTO labeling_sample (prompt_id, text, origin, generation, created_at)
+SELECT p.id, 'Answer ' || k || ' to prompt ' || p.id || '.', 'imported', '{}'::jsonb, now()
+FROM p CROSS JOIN generate_series(1, 4) k;
+
+INSERT INTO labeling_task (project_id, prompt_id, kind, status, overlap, submitted_count, priority, created_at)
+SELECT %(project)s, id, 'ranking', 'open', 1, 0, 0, now() FROM labeling_prompt WHERE project_id = %(project)s ORDER BY id;
+
+INSERT INTO labeling_tasksample (task_id, sample_id, position)
+SELECT t.id, s.id, row_number() OVER (PARTITION BY s.prompt_id ORDER BY s.id) - 1
+FROM labeling_task t JOIN labeling_sample s ON s.prompt_id = t.prompt_id
+WHERE t.project_id = %(project)s;
+"""
+
+
+def seed(clients: int):
+    """Two projects, ``clients`` labelers with API tokens. Returns (big, small, tokens)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from labeling.models import Project
+    from labeling.roles import LABELER
+
+    big = Project.objects.create(name="Benchmark (100k)", slug="bench-big", k=4, overlap=1)
+    small = Project.objects.create(name="Benchmark (1k)", slug="bench-small", k=4, overlap=1)
+    with connection.cursor() as cursor:
+        for project, n in ((big, BIG), (small, SMALL)):
+            for statement in SEED_SQL.split(";\n"):
+                if statement.strip():
+                    cursor.execute(statement, {"project": project.pk, "n": n})
+        cursor.execute("ANALYZE")
+    group, _ = Group.objects.get_or_create(name=LABELER)
+    User = get_user_model()
+    tokens = []
+    for i in range(clients + 2):
+        user = User.objects.create_user(f"bench-labeler-{i}", password=LABELER_PASSWORD)
+        user.groups.add(group)
+        tokens.append(Token.objects.create(user=user).key)
+    return big, small, tokens
+
+
+def ranking_body(assignment: dict) -> dict:
+    ids = [s["id"] for s in assignment["samples"]]
+    return {"order": [[i] for i in ids], "scores": {str(i): 7 - n for n, i in enumerate(ids)}, "time_spent_ms": 1000}
+
+
+def queries_per_request(slug: str, token: str) -> tuple[float, float]:
+    """SQL queries of one next-task and one submit request, through the whole API stack."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    next_counts, submit_counts = [], []
+    for _ in range(5):
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.post(f"/api/projects/{slug}/tasks/next/", {"kind": "ranking"}, content_type="application/json")
+        assert response.status_code == 200, response.content
+        next_counts.append(len(ctx.captured_queries))
+        assignment = response.json()["assignment"]
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.post(f"/api/assignments/{assignment['id']}/submit/", ranking_body(assignment), content_type="application/json")
+        assert response.status_code == 201, response.content
+        submit_counts.append(len(ctx.captured_queries))
+    return statistics.mean(next_counts), statistics.mean(submit_counts)
+
+
+def explain_candidate(project_id: int, labeler_id: int) -> str:
+    from django.db import connection
+    from django.utils import timezone
+
+    from labeling.services.assignments import _CANDIDATE_SQL
+
+    sql = "EXPLAIN (ANALYZE, COSTS OFF) " + _CANDIDATE_SQL.format(skip="SKIP LOCKED", exclude="")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"project": project_id, "kind": "ranking", "labeler": labeler_id, "now": timezone.now(), "exclude": []})
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
+    cmd = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--log-level", "warning",
+    ]
+    if threads > 1:
+        cmd += ["--worker-class", "gthread", "--threads", str(threads)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **BENCH_ENV}, start_new_session=True)
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with code {proc.returncode}")
+        try:
+            requests.get(f"http://127.0.0.1:{port}/api/me/", timeout=1)
+            return proc
+        except requests.RequestException:
+            time.sleep(0.3)
+    raise SystemExit("gunicorn did not answer within 60 s")
+
+
+def load(base: str, slug: str, tokens: list[str], seconds: float, warmup: float):
+    """Each client loops next-task -> submit until the time is up. Returns (loops, latencies)."""
+    import requests
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(tokens) + 1)
+    state = {"measure_from": 0.0, "stop_at": 0.0}
+
+    def client(token: str) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        mine: list[float] = []
+        start.wait()
+        while (now := time.perf_counter()) < state["stop_at"]:
+            try:
+                r = session.post(f"{base}/api/projects/{slug}/tasks/next/", json={"kind": "ranking"}, timeout=30)
+                r.raise_for_status()
+                assignment = r.json()["assignment"]
+                if assignment is None:
+                    break
+                r = session.post(f"{base}/api/assignments/{assignment['id']}/submit/", json=ranking_body(assignment), timeout=30)
+                r.raise_for_status()
+            except requests.RequestException as exc:
+                with lock:
+                    errors.append(str(exc)[:200])
+                continue
+            if now >= state["measure_from"]:
+                mine.append(time.perf_counter() - now)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(t,), daemon=True) for t in tokens]
+    for t in threads:
+        t.start()
+    began = time.perf_counter()
+    state["measure_from"] = began + warmup
+    state["stop_at"] = began + warmup + seconds
+    start.wait()
+    for t in threads:
+        t.join(timeout=warmup + seconds + 60)
+    if errors:
+        print(f"{len(errors)} failed loops, first: {errors[0]}")
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker (1: sync workers)")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+
+    os.environ.update(BENCH_ENV)
+    recreate_database()
+    server = None
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+
+        started = time.perf_counter()
+        call_command("migrate", interactive=False, verbosity=0)
+        big, small, tokens = seed(args.clients)
+        print(f"seeded {BIG:,} + {SMALL:,} ranking tasks (K=4) in {time.perf_counter() - started:.1f} s")
+
+        counts = {}
+        for project in (small, big):
+            counts[project.slug] = queries_per_request(project.slug, tokens[-1] if project is big else tokens[-2])
+            print(f"queries per request on {project.slug}: next={counts[project.slug][0]:.1f} submit={counts[project.slug][1]:.1f}")
+        connection.close()
+
+        port = free_port()
+        server = start_gunicorn(port, args.workers, args.threads)
+        kind = f"{args.workers} gthread workers x {args.threads} threads" if args.threads > 1 else f"{args.workers} sync workers"
+        print(f"gunicorn ({kind}, DEBUG off) on 127.0.0.1:{port}; {args.clients} clients for {args.seconds:.0f} s after {args.warmup:.0f} s warm-up")
+        latencies = load(f"http://127.0.0.1:{port}", big.slug, tokens[: args.clients], args.seconds, args.warmup)
+        if not latencies:
+            raise SystemExit("no loop completed")
+        latencies.sort()
+        p50 = latencies[len(latencies) // 2] * 1000
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        rps = len(latencies) / args.seconds
+        from django.contrib.auth import get_user_model
+
+        # After the load, so the plan is the one a busy queue gets (assignments, completed tasks).
+        connection.cursor().execute("ANALYZE labeling_assignment; ANALYZE labeling_task")
+        labeler = get_user_model().objects.get(username="bench-labeler-0")
+        print("EXPLAIN ANALYZE of the queue's candidate query after the load (100k project):")
+        print("  " + explain_candidate(big.pk, labeler.pk).replace("\n", "\n  "))
+        print(f"closed loop: {args.clients} clients / {rps:.0f} loops/s = {args.clients / rps * 1000:.0f} ms mean loop time (Little's law)")
+        big_next, big_submit = counts[big.slug]
+        small_next, small_submit = counts[small.slug]
+        print(f"{len(latencies)} loops (next + submit) in {args.seconds:.0f} s")
+        print(f"queries per request do not grow with the project: 1k next/submit {small_next:.1f}/{small_submit:.1f}, "
+              f"100k {big_next:.1f}/{big_submit:.1f}")
+        print(f"rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} queries_per_request={(big_next + big_submit) / 2:.1f}")
+    finally:
+        if server is not None and server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        if not args.keep_db:
+            from django.db import connections
+
+            connections.close_all()
+            drop_database()
+
+
+if __name__ == "__main__":
+    main()
