@@ -144,7 +144,7 @@ def explain_candidate(project_id: int, labeler_id: int) -> str:
 
     from labeling.services.assignments import _CANDIDATE_SQL
 
-    sql = "EXPLAIN (ANALYZE, COSTS OFF) " + _CANDIDATE_SQL.format(skip="SKIP LOCKED", exclude="")
+    sql = "EXPLAIN (ANALYZE, COSTS OFF) " + _CANDIDATE_SQL.format(lock="FOR UPDATE OF t SKIP LOCKED", exclude="")
     with connection.cursor() as cursor:
         cursor.execute(sql, {"project": project_id, "kind": "ranking", "labeler": labeler_id, "now": timezone.now(), "exclude": []})
         return "\n".join(row[0] for row in cursor.fetchall())

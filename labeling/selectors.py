@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -10,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from config.errors import NotFound
 from labeling.models import Assignment, Demonstration, Project, Prompt, Ranking, RankingEntry, Task, TaskSample
@@ -35,7 +38,7 @@ def project_get(*, slug: str, include_inactive: bool = False) -> Project:
 _AVAILABLE_SQL = """
 SELECT t.project_id, t.kind, count(*)
 FROM labeling_task t
-WHERE t.status = 'open' AND t.project_id = ANY(%(projects)s::bigint[])
+WHERE t.status = 'open' AND t.project_id IN ({projects})
   AND NOT EXISTS (
     SELECT 1 FROM labeling_assignment mine
     WHERE mine.task_id = t.id AND mine.labeler_id = %(labeler)s
@@ -55,8 +58,11 @@ def available_work(*, user: AbstractBaseUser, projects: list[Project]) -> dict[i
     counts = {p.pk: {kind: 0 for kind in Task.Kind.values} for p in projects}
     if not projects:
         return counts
+    params = {"labeler": user.pk, "now": connection.ops.adapt_datetimefield_value(timezone.now())}
+    params.update({f"p{i}": p.pk for i, p in enumerate(projects)})
+    sql = _AVAILABLE_SQL.format(projects=", ".join(f"%(p{i})s" for i in range(len(projects))))
     with connection.cursor() as cursor:
-        cursor.execute(_AVAILABLE_SQL, {"projects": [p.pk for p in projects], "labeler": user.pk, "now": timezone.now()})
+        cursor.execute(sql, params)
         for project_id, kind, n in cursor.fetchall():
             counts[project_id][kind] = n
     return counts
@@ -111,37 +117,27 @@ def assignment_for_display(*, assignment_id: int) -> Assignment:
     )
 
 
-_STATS_SQL = """
-WITH work AS (
-  SELECT 'demonstration' AS kind, time_spent_ms, created_at FROM labeling_demonstration WHERE labeler_id = %(user)s
-  UNION ALL
-  SELECT 'ranking', time_spent_ms, created_at FROM labeling_ranking WHERE labeler_id = %(user)s
-)
-SELECT
-  count(*) FILTER (WHERE kind = 'demonstration'),
-  count(*) FILTER (WHERE kind = 'ranking'),
-  count(*) FILTER (WHERE created_at >= %(today)s),
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms),
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms) FILTER (WHERE created_at >= %(today)s)
-FROM work
-"""
+def _median(values: list[int]) -> int | None:
+    return round(statistics.median(values)) if values else None
 
 
 def user_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
     """The labeler's own totals: demonstrations, rankings, skips, today's count and the
     median time per task (ms), overall and today."""
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    with connection.cursor() as cursor:
-        cursor.execute(_STATS_SQL, {"user": user.pk, "today": today})
-        demos, rankings, today_count, median_ms, today_median_ms = cursor.fetchone()
+    work = list(Demonstration.objects.filter(labeler=user).values_list("time_spent_ms", "created_at")) + list(
+        Ranking.objects.filter(labeler=user).values_list("time_spent_ms", "created_at")
+    )
+    demos = Demonstration.objects.filter(labeler=user).count()
+    todays = [ms for ms, created in work if created >= today]
     return {
         "demonstrations": demos,
-        "rankings": rankings,
-        "submitted": demos + rankings,
+        "rankings": len(work) - demos,
+        "submitted": len(work),
         "skipped": Assignment.objects.filter(labeler=user, status=Assignment.Status.SKIPPED).count(),
-        "today": today_count,
-        "median_time_ms": round(median_ms) if median_ms is not None else None,
-        "today_median_time_ms": round(today_median_ms) if today_median_ms is not None else None,
+        "today": len(todays),
+        "median_time_ms": _median([ms for ms, _ in work]),
+        "today_median_time_ms": _median(todays),
     }
 
 
@@ -159,19 +155,36 @@ SELECT labeler_id,
   count(*) FILTER (WHERE kind = 'demonstration'),
   count(*) FILTER (WHERE kind = 'ranking'),
   count(*) FILTER (WHERE created_at >= %(day_ago)s),
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms),
+  {median},
   min(created_at), max(created_at)
 FROM work GROUP BY labeler_id
 """
+
+
+def _aware(value):
+    """A datetime read by raw SQL from SQLite (text, naive UTC) as an aware datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return timezone.make_aware(value, dt_timezone.utc) if value is not None and timezone.is_naive(value) else value
 
 
 def project_activity(*, project: Project) -> list[dict[str, Any]]:
     """Per labeler in ``project``: submissions by kind, throughput (last 24 h, and per hour
     between their first and last submission), median time per task, skips."""
     now = timezone.now()
+    postgres = connection.vendor == "postgresql"
+    sql = _ACTIVITY_SQL.format(median="percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms)" if postgres else "NULL")
     with connection.cursor() as cursor:
-        cursor.execute(_ACTIVITY_SQL, {"project": project.pk, "day_ago": now - timedelta(days=1)})
+        cursor.execute(sql, {"project": project.pk, "day_ago": connection.ops.adapt_datetimefield_value(now - timedelta(days=1))})
         rows = cursor.fetchall()
+    if not postgres:
+        # The embedded SQLite default has no percentile function: take medians here.
+        times: dict[int, list[int]] = {}
+        for labeler_id, ms in list(
+            Demonstration.objects.filter(prompt__project=project).values_list("labeler_id", "time_spent_ms")
+        ) + list(Ranking.objects.filter(task__project=project).values_list("labeler_id", "time_spent_ms")):
+            times.setdefault(labeler_id, []).append(ms)
+        rows = [(*r[:4], statistics.median(times[r[0]]), _aware(r[5]), _aware(r[6])) for r in rows]
     users = get_user_model().objects.in_bulk([r[0] for r in rows])
     skips = dict(
         Assignment.objects.filter(task__project=project, status=Assignment.Status.SKIPPED)

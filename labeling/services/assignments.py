@@ -12,6 +12,7 @@ Every path that adds a live lease or a submission to a task holds that task's ro
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
 
@@ -50,7 +51,7 @@ WHERE t.project_id = %(project)s AND t.kind = %(kind)s AND t.status = 'open'{exc
   ) < t.overlap
 ORDER BY t.priority, t.id
 LIMIT 1
-FOR UPDATE OF t {skip}
+{lock}
 """
 
 
@@ -64,15 +65,26 @@ def _live_leases(*, task_id: int, now, exclude_assignment_id: int | None = None)
 
 
 def _lock_candidate(*, project: Project, kind: str, user: AbstractBaseUser, now, exclude: list[int], skip_locked: bool) -> int | None:
+    lock = ""
+    if connection.features.has_select_for_update:
+        lock = "FOR UPDATE OF t SKIP LOCKED" if skip_locked else "FOR UPDATE OF t"
+    # (SQLite, the embedded default, has no row locks: it serializes writers itself.)
+    params = {"project": project.pk, "kind": kind, "labeler": user.pk, "now": _db_now(now)}
+    params.update({f"x{i}": task_id for i, task_id in enumerate(exclude)})
     sql = _CANDIDATE_SQL.format(
-        skip="SKIP LOCKED" if skip_locked else "",
+        lock=lock,
         # Tasks this claim already found full; usually none, so usually no clause at all.
-        exclude="\n  AND NOT (t.id = ANY(%(exclude)s::bigint[]))" if exclude else "",
+        exclude=f"\n  AND t.id NOT IN ({', '.join(f'%(x{i})s' for i in range(len(exclude)))})" if exclude else "",
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"project": project.pk, "kind": kind, "labeler": user.pk, "now": now, "exclude": exclude})
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def _db_now(now):
+    """``now`` as the database compares it in raw SQL (SQLite stores datetimes as text)."""
+    return connection.ops.adapt_datetimefield_value(now)
 
 
 # Everything the claim needs to know about a task once its row is locked, in one statement
@@ -87,17 +99,26 @@ SELECT t.status = 'open',
     SELECT 1 FROM labeling_assignment a
     WHERE a.task_id = t.id AND a.status = 'active' AND a.expires_at <= %(now)s AND a.labeler_id <> %(labeler)s),
   (SELECT a.id FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(labeler)s),
-  ARRAY(SELECT ts.sample_id FROM labeling_tasksample ts WHERE ts.task_id = t.id ORDER BY ts.position)
+  {samples}
 FROM labeling_task t WHERE t.id = %(task)s
 """
+_SAMPLES_POSTGRES = "ARRAY(SELECT ts.sample_id FROM labeling_tasksample ts WHERE ts.task_id = t.id ORDER BY ts.position)"
+_SAMPLES_PORTABLE = (
+    "(SELECT json_group_array(sample_id) FROM "
+    "(SELECT ts.sample_id FROM labeling_tasksample ts WHERE ts.task_id = t.id ORDER BY ts.position))"
+)
 
 
 def _lease(*, task_id: int, user: AbstractBaseUser, project: Project, now) -> Assignment | None:
     """Lease a locked task to ``user`` if it still has a free slot, else return None.
     Assumes the task row lock (taken by the candidate query)."""
+    postgres = connection.vendor == "postgresql"
+    sql = _LOCKED_TASK_SQL.format(samples=_SAMPLES_POSTGRES if postgres else _SAMPLES_PORTABLE)
     with connection.cursor() as cursor:
-        cursor.execute(_LOCKED_TASK_SQL, {"task": task_id, "labeler": user.pk, "now": now})
+        cursor.execute(sql, {"task": task_id, "labeler": user.pk, "now": _db_now(now)})
         is_open, free, lapsed_others, own_id, sample_ids = cursor.fetchone()
+    if not postgres:
+        sample_ids = json.loads(sample_ids or "[]")
     if not is_open or free <= 0:
         return None
     if free == 1 and lapsed_others:
