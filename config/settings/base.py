@@ -122,6 +122,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status", "kind" or "stage": name each enum after its owner.
+    "ENUM_NAME_OVERRIDES": {
+        "AssignmentStatusEnum": "labeling.models.Assignment.Status",
+        "TaskKindEnum": "labeling.models.Task.Kind",
+        "PromptSplitEnum": "labeling.models.Split",
+        "RoundStatusEnum": "training.models.TrainingRound.Status",
+        "JobStatusEnum": "training.models.TrainingJob.Status",
+        "JobStageEnum": "training.models.TrainingJob.Stage",
+        "CheckpointStageEnum": "training.models.Checkpoint.Stage",
+        "ExportStatusEnum": "exports.models.ExportJob.Status",
+        "ExportKindEnum": "exports.models.ExportKind",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------

@@ -643,7 +643,7 @@ export interface components {
         AssignmentOutput: {
             readonly id: number;
             kind: string;
-            status?: components["schemas"]["AssignmentOutputStatusEnum"];
+            status?: components["schemas"]["AssignmentStatusEnum"];
             project: string;
             /** Format: date-time */
             expires_at: string;
@@ -654,14 +654,6 @@ export interface components {
             draft_saved_at?: string | null;
             guidelines: string;
         };
-        /**
-         * @description * `active` - Active
-         *     * `submitted` - Submitted
-         *     * `skipped` - Skipped
-         *     * `expired` - Expired
-         * @enum {string}
-         */
-        AssignmentOutputStatusEnum: "active" | "submitted" | "skipped" | "expired";
         AssignmentPromptOutput: {
             id: number;
             text: string;
@@ -672,11 +664,19 @@ export interface components {
             label: string;
             text: string;
         };
+        /**
+         * @description * `active` - Active
+         *     * `submitted` - Submitted
+         *     * `skipped` - Skipped
+         *     * `expired` - Expired
+         * @enum {string}
+         */
+        AssignmentStatusEnum: "active" | "submitted" | "skipped" | "expired";
         AssignmentSubmitInputRequest: components["schemas"]["DemonstrationSubmitInputRequest"] | components["schemas"]["RankingSubmitInputRequest"];
         AssignmentSubmitOutput: {
             /** @description The demonstration's or ranking's id. */
             id: number;
-            kind: components["schemas"]["KindF54Enum"];
+            kind: components["schemas"]["TaskKindEnum"];
             assignment_id: number;
             /** Format: date-time */
             submitted_at: string;
@@ -703,7 +703,7 @@ export interface components {
             /** Format: uuid */
             readonly id: string;
             readonly project: string;
-            stage: components["schemas"]["Stage52aEnum"];
+            stage: components["schemas"]["CheckpointStageEnum"];
             path: string;
             /** Format: uuid */
             readonly parent_id: string | null;
@@ -727,7 +727,7 @@ export interface components {
             /** Format: uuid */
             readonly id: string;
             readonly project: string;
-            stage: components["schemas"]["Stage52aEnum"];
+            stage: components["schemas"]["CheckpointStageEnum"];
             path: string;
             /** Format: uuid */
             readonly parent_id: string | null;
@@ -741,6 +741,15 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        /**
+         * @description * `base` - Base
+         *     * `sft` - SFT
+         *     * `reward` - Reward model
+         *     * `ppo` - PPO
+         *     * `dpo` - DPO
+         * @enum {string}
+         */
+        CheckpointStageEnum: "base" | "sft" | "reward" | "ppo" | "dpo";
         CsrfOutput: {
             csrftoken: string;
         };
@@ -766,7 +775,7 @@ export interface components {
             draft_saved_at: string;
         };
         ExportCreateInputRequest: {
-            kind: components["schemas"]["Kind32cEnum"];
+            kind: components["schemas"]["ExportKindEnum"];
             /** @default jsonl */
             format: components["schemas"]["FormatEnum"];
             /** @default true */
@@ -795,7 +804,7 @@ export interface components {
             readonly project: string;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly created_by: string;
-            kind: components["schemas"]["Kind32cEnum"];
+            kind: components["schemas"]["ExportKindEnum"];
             format: components["schemas"]["FormatEnum"];
             options?: unknown;
             pseudonymize?: boolean;
@@ -803,7 +812,7 @@ export interface components {
             snapshot?: string | null;
             /** Format: int64 */
             id_cutoff?: number;
-            status?: components["schemas"]["ExportJobOutputStatusEnum"];
+            status?: components["schemas"]["ExportStatusEnum"];
             /** Format: int64 */
             rows_done?: number;
             /** Format: int64 */
@@ -824,13 +833,21 @@ export interface components {
             readonly download_url: string | null;
         };
         /**
+         * @description * `sft` - Demonstrations for supervised fine-tuning
+         *     * `preference` - Preference pairs (prompt, chosen, rejected)
+         *     * `rankings` - Whole K-way rankings with provenance
+         *     * `eval` - Held-out evaluation prompts
+         * @enum {string}
+         */
+        ExportKindEnum: "sft" | "preference" | "rankings" | "eval";
+        /**
          * @description * `queued` - Queued
          *     * `running` - Running
          *     * `succeeded` - Succeeded
          *     * `failed` - Failed
          * @enum {string}
          */
-        ExportJobOutputStatusEnum: "queued" | "running" | "succeeded" | "failed";
+        ExportStatusEnum: "queued" | "running" | "succeeded" | "failed";
         /**
          * @description * `jsonl` - JSON Lines
          *     * `parquet` - Parquet
@@ -843,19 +860,24 @@ export interface components {
             expires_at: string;
         };
         /**
-         * @description * `sft` - Demonstrations for supervised fine-tuning
-         *     * `preference` - Preference pairs (prompt, chosen, rejected)
-         *     * `rankings` - Whole K-way rankings with provenance
-         *     * `eval` - Held-out evaluation prompts
+         * @description * `sft` - SFT
+         *     * `reward` - Reward model
+         *     * `ppo` - PPO
+         *     * `dpo` - DPO
+         *     * `sample` - Generate samples
          * @enum {string}
          */
-        Kind32cEnum: "sft" | "preference" | "rankings" | "eval";
+        JobStageEnum: "sft" | "reward" | "ppo" | "dpo" | "sample";
         /**
-         * @description * `demonstration` - Demonstration
-         *     * `ranking` - Ranking
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         *     * `cancelled` - Cancelled
+         *     * `skipped` - Skipped
          * @enum {string}
          */
-        KindF54Enum: "demonstration" | "ranking";
+        JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "skipped";
         /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         LoginInputRequest: {
             username: string;
@@ -877,7 +899,7 @@ export interface components {
         };
         /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         NextTaskInputRequest: {
-            kind?: (components["schemas"]["KindF54Enum"] | components["schemas"]["NullEnum"]) | null;
+            kind?: (components["schemas"]["TaskKindEnum"] | components["schemas"]["NullEnum"]) | null;
         };
         NextTaskOutput: {
             assignment: components["schemas"]["AssignmentOutput"] | null;
@@ -913,7 +935,7 @@ export interface components {
         PatchedPromptUpdateInputRequest: {
             text?: string;
             category?: components["schemas"]["CategoryEnum"];
-            split?: components["schemas"]["SplitA0cEnum"];
+            split?: components["schemas"]["PromptSplitEnum"];
             metadata?: {
                 [key: string]: unknown;
             };
@@ -972,7 +994,7 @@ export interface components {
             /** @default other */
             category: components["schemas"]["CategoryEnum"];
             /** @default train */
-            split: components["schemas"]["SplitA0cEnum"];
+            split: components["schemas"]["PromptSplitEnum"];
             metadata?: {
                 [key: string]: unknown;
             };
@@ -989,12 +1011,18 @@ export interface components {
             readonly project: string;
             text: string;
             category?: components["schemas"]["CategoryEnum"];
-            split?: components["schemas"]["SplitA0cEnum"];
+            split?: components["schemas"]["PromptSplitEnum"];
             source?: components["schemas"]["SourceEnum"];
             metadata?: unknown;
             /** Format: date-time */
             readonly created_at: string;
         };
+        /**
+         * @description * `train` - Train
+         *     * `eval` - Eval
+         * @enum {string}
+         */
+        PromptSplitEnum: "train" | "eval";
         /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         RankingSubmitInputRequest: {
             /** @description Groups of sample ids, best group first; a group of several is a tie. */
@@ -1060,6 +1088,15 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        /**
+         * @description * `scheduled` - Scheduled
+         *     * `running` - Running
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         *     * `cancelled` - Cancelled
+         * @enum {string}
+         */
+        RoundStatusEnum: "scheduled" | "running" | "succeeded" | "failed" | "cancelled";
         /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         SkipInputRequest: {
             /** @default  */
@@ -1072,49 +1109,6 @@ export interface components {
          */
         SourceEnum: "imported" | "labeler";
         /**
-         * @description * `train` - Train
-         *     * `eval` - Eval
-         * @enum {string}
-         */
-        SplitA0cEnum: "train" | "eval";
-        /**
-         * @description * `base` - Base
-         *     * `sft` - SFT
-         *     * `reward` - Reward model
-         *     * `ppo` - PPO
-         *     * `dpo` - DPO
-         * @enum {string}
-         */
-        Stage52aEnum: "base" | "sft" | "reward" | "ppo" | "dpo";
-        /**
-         * @description * `sft` - SFT
-         *     * `reward` - Reward model
-         *     * `ppo` - PPO
-         *     * `dpo` - DPO
-         *     * `sample` - Generate samples
-         * @enum {string}
-         */
-        Stage82dEnum: "sft" | "reward" | "ppo" | "dpo" | "sample";
-        /**
-         * @description * `scheduled` - Scheduled
-         *     * `running` - Running
-         *     * `succeeded` - Succeeded
-         *     * `failed` - Failed
-         *     * `cancelled` - Cancelled
-         * @enum {string}
-         */
-        StatusB0fEnum: "scheduled" | "running" | "succeeded" | "failed" | "cancelled";
-        /**
-         * @description * `queued` - Queued
-         *     * `running` - Running
-         *     * `succeeded` - Succeeded
-         *     * `failed` - Failed
-         *     * `cancelled` - Cancelled
-         *     * `skipped` - Skipped
-         * @enum {string}
-         */
-        StatusF7eEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "skipped";
-        /**
          * @description * `full` - full
          *     * `messages` - messages
          *     * `prompt_completion` - prompt_completion
@@ -1122,6 +1116,12 @@ export interface components {
          * @enum {string}
          */
         StyleEnum: "full" | "messages" | "prompt_completion" | "text";
+        /**
+         * @description * `demonstration` - Demonstration
+         *     * `ranking` - Ranking
+         * @enum {string}
+         */
+        TaskKindEnum: "demonstration" | "ranking";
         /**
          * @description * `skip` - skip
          *     * `both` - both
@@ -1135,9 +1135,9 @@ export interface components {
         TrainingJobOutput: {
             /** Format: uuid */
             readonly id: string;
-            stage: components["schemas"]["Stage82dEnum"];
+            stage: components["schemas"]["JobStageEnum"];
             order: number;
-            status?: components["schemas"]["StatusF7eEnum"];
+            status?: components["schemas"]["JobStatusEnum"];
             step?: number;
             total_steps?: number;
             /** @description Time series: one dict per logged step. */
@@ -1158,9 +1158,9 @@ export interface components {
         TrainingJobSummaryOutput: {
             /** Format: uuid */
             readonly id: string;
-            stage: components["schemas"]["Stage82dEnum"];
+            stage: components["schemas"]["JobStageEnum"];
             order: number;
-            status?: components["schemas"]["StatusF7eEnum"];
+            status?: components["schemas"]["JobStatusEnum"];
             step?: number;
             total_steps?: number;
             attempts?: number;
@@ -1171,7 +1171,7 @@ export interface components {
             readonly project: string;
             number: number;
             /** @default scheduled */
-            status: components["schemas"]["StatusB0fEnum"];
+            status: components["schemas"]["RoundStatusEnum"];
             trigger?: components["schemas"]["TriggerEnum"];
             /** Format: date-time */
             start_at?: string | null;
@@ -1193,7 +1193,7 @@ export interface components {
             readonly project: string;
             number: number;
             /** @default scheduled */
-            status: components["schemas"]["StatusB0fEnum"];
+            status: components["schemas"]["RoundStatusEnum"];
             trigger?: components["schemas"]["TriggerEnum"];
             /** Format: date-time */
             start_at?: string | null;

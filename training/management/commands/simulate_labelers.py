@@ -21,7 +21,9 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from labeling.models import Project, Prompt, Split
+from labeling.models import Project, Split
+from labeling.services.projects import project_create
+from labeling.services.prompts import prompt_create
 from labeling.roles import ADMIN, LABELER
 from training.oracles.judging import mean_score, noisy_order, win_rate
 
@@ -123,25 +125,29 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _project(self, slug: str, oracle, labelers: int) -> None:
-        project, created = Project.objects.get_or_create(slug=slug, defaults={"name": slug, "overlap": min(labelers, 3)})
+        project = Project.objects.filter(slug=slug).first()
+        if project is None:
+            project = project_create(name=slug, slug=slug, overlap=min(labelers, 3))
+        existing = set(project.prompts.values_list("text", flat=True))
         for split, prompts in ((Split.TRAIN, oracle.train_prompts()), (Split.EVAL, oracle.eval_prompts())):
             for text in prompts:
-                Prompt.objects.get_or_create(project=project, text=text, defaults={"split": split})
+                if text not in existing:
+                    # Through the service, so train prompts get their demonstration tasks.
+                    prompt_create(project=project, text=text, split=split)
 
     def _label(self, slug: str, labelers: list[Api], oracle, noise: float, rng: random.Random) -> int:
         """Every labeler takes tasks until the queue has none for them; returns labels written."""
         done = 0
         for api in labelers:
             while True:
-                assignment = api.post(NEXT_TASK_URL.format(slug=slug))
+                assignment = api.post(NEXT_TASK_URL.format(slug=slug))["assignment"]
                 if not assignment:
                     break
-                task = assignment["task"]
-                prompt = task["prompt"]["text"]
-                if task["kind"] == "demonstration":
+                prompt = assignment["prompt"]["text"]
+                if assignment["kind"] == "demonstration":
                     body = {"text": oracle.ideal(prompt)}
                 else:
-                    samples = task["samples"]
+                    samples = assignment["samples"]
                     order = noisy_order(oracle, prompt, [s["text"] for s in samples], noise=noise, rng=rng)
                     body = {"order": [[samples[i]["id"]] for i in order],
                             "scores": {str(samples[i]["id"]): max(1, 7 - rank) for rank, i in enumerate(order)}}
