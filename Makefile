@@ -42,7 +42,7 @@ test: install frontend tools
 	HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m pytest
 
 demo: install frontend
-	HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 $(PY) manage.py demo
+	HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 $(PY) manage.py demo $(if $(SIMULATE),--simulate)
 
 lint-imports: install
 	$(VENV)/bin/lint-imports

@@ -92,7 +92,7 @@ class Command(BaseCommand):
             simulation = None
             if opts["simulate"]:
                 simulation = subprocess.Popen(
-                    [python, "manage.py", "simulate_labelers", "--base-url", url, "--project", "demo", "--labelers", "3",
+                    [python, "manage.py", "simulate_labelers", "--base-url", url, "--project", "sky", "--labelers", "3",
                      "--rounds", str(opts["rounds"]), "--oracle", "training.oracles.sky:oracle", "--seed", "0"],
                     env=env,
                 )
@@ -122,7 +122,7 @@ class Command(BaseCommand):
                 if proc.poll() is not None:
                     raise CommandError(f"The {name} process exited with code {proc.returncode} while starting.")
             try:
-                with urllib.request.urlopen(f"{url}/api/schema/", timeout=2):
+                with urllib.request.urlopen(f"{url}/api/auth/csrf/", timeout=10):
                     return
             except urllib.error.HTTPError:
                 return  # answering at all (even 403) means the server is up
