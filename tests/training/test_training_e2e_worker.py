@@ -18,7 +18,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
-from labeling.models import Sample, Task
+from labeling.models import Demonstration, Sample, Split, Task
+from training.oracles.sky import oracle
 from training.models import Checkpoint, TrainingJob, TrainingRound
 from training.services import jobs
 from tests.training.conftest import FAST_ROUND_CONFIG, add_demonstrations, add_rankings
@@ -104,9 +105,29 @@ def schedule(client: APIClient, project, config: dict) -> int:
     return response.json()["id"]
 
 
+def label_through_api(project, labeler) -> list[Demonstration]:
+    """A labeler claims every demonstration task over the API and submits the oracle's answer."""
+    for prompt in project.prompts.filter(split=Split.TRAIN):
+        Task.objects.get_or_create(project=project, prompt=prompt, kind=Task.Kind.DEMONSTRATION)
+    client = APIClient()
+    client.force_authenticate(labeler)
+    while True:
+        response = client.post(f"/api/projects/{project.slug}/tasks/next/", {"kind": "demonstration"}, format="json")
+        assert response.status_code == 200, response.content
+        assignment = response.json()["assignment"]
+        if assignment is None:
+            break
+        answer = {"text": oracle.ideal(assignment["prompt"]["text"]), "time_spent_ms": 1200}
+        submitted = client.post(f"/api/assignments/{assignment['id']}/submit/", answer, format="json")
+        assert submitted.status_code == 201, submitted.content
+    demos = list(Demonstration.objects.filter(prompt__project=project))
+    assert len(demos) == project.prompts.filter(split=Split.TRAIN).count()
+    return demos
+
+
 def test_a_round_closes_the_loop(project, admin_user, labeler, start_worker, tmp_path):
     worker = start_worker()
-    demos = add_demonstrations(project, labeler)
+    demos = label_through_api(project, labeler)
     client = APIClient()
     client.force_authenticate(admin_user)
     round_id = schedule(client, project, FAST_ROUND_CONFIG)
