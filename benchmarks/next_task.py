@@ -18,6 +18,8 @@ rps=... p50_ms=... p99_ms=... queries_per_request=...
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import secrets
 import signal
@@ -178,51 +180,97 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not answer within 60 s")
 
 
-def load(base: str, slug: str, tokens: list[str], seconds: float, warmup: float):
-    """Each client loops next-task -> submit until the time is up. Returns (loops, latencies)."""
-    import requests
+class _Client:
+    """One labeler's keep-alive HTTP connection (http.client: a thin client, so the load
+    generator takes little of the CPU that the server and Postgres share with it)."""
 
+    def __init__(self, port: int, slug: str, token: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.next_path = f"/api/projects/{slug}/tasks/next/"
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def _post(self, path: str, body: dict) -> dict:
+        try:
+            self.conn.request("POST", path, json.dumps(body), self.headers)
+            response = self.conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()  # reconnects on the next request
+            raise
+        if response.status >= 400:
+            raise RuntimeError(f"POST {path} -> {response.status}: {data[:200]!r}")
+        return json.loads(data)
+
+    def loop(self) -> bool:
+        """One next-task + submit loop; False when the queue is empty."""
+        assignment = self._post(self.next_path, {"kind": "ranking"})["assignment"]
+        if assignment is None:
+            return False
+        self._post(f"/api/assignments/{assignment['id']}/submit/", ranking_body(assignment))
+        return True
+
+
+def load(port: int, slug: str, tokens: list[str], seconds: float, warmup: float, rate: float | None = None):
+    """Each client loops next-task -> submit until the time is up. Returns the latencies of
+    the loops that started after the warm-up.
+
+    ``rate`` None: closed loop, each client starts its next loop as soon as the last one ends
+    (the throughput the server can sustain). ``rate`` R: open loop at R loops/s in all, each
+    client on its own fixed schedule (staggered); a loop's latency runs from its scheduled start,
+    so a server that falls behind is charged for the queueing it causes."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     start = threading.Barrier(len(tokens) + 1)
-    state = {"measure_from": 0.0, "stop_at": 0.0}
+    state = {"began": 0.0}
+    interval = len(tokens) / rate if rate else 0.0
 
-    def client(token: str) -> None:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Token {token}"
+    def client(index: int, token: str) -> None:
+        labeler = _Client(port, slug, token)
         mine: list[float] = []
         start.wait()
-        while (now := time.perf_counter()) < state["stop_at"]:
+        began = state["began"]
+        scheduled = began + index * interval / len(tokens)
+        while True:
+            now = time.perf_counter()
+            if rate:
+                if scheduled > now:
+                    time.sleep(scheduled - now)
+                t0 = scheduled
+                scheduled += interval
+            else:
+                t0 = now
+            if t0 >= began + warmup + seconds:
+                break
             try:
-                r = session.post(f"{base}/api/projects/{slug}/tasks/next/", json={"kind": "ranking"}, timeout=30)
-                r.raise_for_status()
-                assignment = r.json()["assignment"]
-                if assignment is None:
+                if not labeler.loop():
                     break
-                r = session.post(f"{base}/api/assignments/{assignment['id']}/submit/", json=ranking_body(assignment), timeout=30)
-                r.raise_for_status()
-            except requests.RequestException as exc:
+            except (OSError, RuntimeError, ValueError, http.client.HTTPException) as exc:
                 with lock:
                     errors.append(str(exc)[:200])
                 continue
-            if now >= state["measure_from"]:
-                mine.append(time.perf_counter() - now)
+            if t0 >= began + warmup:
+                mine.append(time.perf_counter() - t0)
+        labeler.conn.close()
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(t,), daemon=True) for t in tokens]
+    threads = [threading.Thread(target=client, args=(i, t), daemon=True) for i, t in enumerate(tokens)]
     for t in threads:
         t.start()
-    began = time.perf_counter()
-    state["measure_from"] = began + warmup
-    state["stop_at"] = began + warmup + seconds
+    state["began"] = time.perf_counter() + 0.05
     start.wait()
     for t in threads:
         t.join(timeout=warmup + seconds + 60)
     if errors:
         print(f"{len(errors)} failed loops, first: {errors[0]}")
     return latencies
+
+
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    """(p50, p99) in milliseconds."""
+    ordered = sorted(latencies)
+    return ordered[len(ordered) // 2] * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
 
 
 def main() -> None:
@@ -232,6 +280,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="gthread threads per worker (1: sync workers)")
+    parser.add_argument("--rate", type=float, default=200,
+                        help="offered load (loops/s) of the latency run; 0: report the closed loop's latencies")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
@@ -260,13 +310,22 @@ def main() -> None:
         server = start_gunicorn(port, args.workers, args.threads)
         kind = f"{args.workers} gthread workers x {args.threads} threads" if args.threads > 1 else f"{args.workers} sync workers"
         print(f"gunicorn ({kind}, DEBUG off) on 127.0.0.1:{port}; {args.clients} clients for {args.seconds:.0f} s after {args.warmup:.0f} s warm-up")
-        latencies = load(f"http://127.0.0.1:{port}", big.slug, tokens[: args.clients], args.seconds, args.warmup)
-        if not latencies:
+        closed = load(port, big.slug, tokens[: args.clients], args.seconds, args.warmup)
+        if not closed:
             raise SystemExit("no loop completed")
-        latencies.sort()
-        p50 = latencies[len(latencies) // 2] * 1000
-        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-        rps = len(latencies) / args.seconds
+        rps = len(closed) / args.seconds
+        closed_p50, closed_p99 = percentiles(closed)
+        print(f"closed loop (capacity): {len(closed)} loops in {args.seconds:.0f} s = {rps:.1f} loops/s, "
+              f"p50 {closed_p50:.1f} ms, p99 {closed_p99:.1f} ms "
+              f"({args.clients} clients / {rps:.0f} loops/s = {args.clients / rps * 1000:.0f} ms mean loop, Little's law)")
+        p50, p99 = closed_p50, closed_p99
+        if args.rate:
+            paced = load(port, big.slug, tokens[: args.clients], args.seconds, args.warmup, rate=args.rate)
+            if not paced:
+                raise SystemExit("no loop completed at the target rate")
+            p50, p99 = percentiles(paced)
+            print(f"open loop at {args.rate:.0f} loops/s ({args.clients} clients on fixed schedules): {len(paced)} loops, "
+                  f"achieved {len(paced) / args.seconds:.1f} loops/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms (from scheduled start)")
         from django.contrib.auth import get_user_model
 
         # After the load, so the plan is the one a busy queue gets (assignments, completed tasks).
@@ -274,10 +333,8 @@ def main() -> None:
         labeler = get_user_model().objects.get(username="bench-labeler-0")
         print("EXPLAIN ANALYZE of the queue's candidate query after the load (100k project):")
         print("  " + explain_candidate(big.pk, labeler.pk).replace("\n", "\n  "))
-        print(f"closed loop: {args.clients} clients / {rps:.0f} loops/s = {args.clients / rps * 1000:.0f} ms mean loop time (Little's law)")
         big_next, big_submit = counts[big.slug]
         small_next, small_submit = counts[small.slug]
-        print(f"{len(latencies)} loops (next + submit) in {args.seconds:.0f} s")
         print(f"queries per request do not grow with the project: 1k next/submit {small_next:.1f}/{small_submit:.1f}, "
               f"100k {big_next:.1f}/{big_submit:.1f}")
         print(f"rps={rps:.1f} p50_ms={p50:.1f} p99_ms={p99:.1f} queries_per_request={(big_next + big_submit) / 2:.1f}")

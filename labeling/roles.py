@@ -21,11 +21,17 @@ def user_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
         return set()
     cached = getattr(user, "_rlhf_roles", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True)) & set(ALL_ROLES)
-        if user.is_superuser:
-            cached.add(ADMIN)
-        user._rlhf_roles = cached
+        cached = cache_roles(user, user.groups.values_list("name", flat=True))
     return cached
+
+
+def cache_roles(user: AbstractBaseUser, group_names) -> set[str]:
+    """Remember ``user``'s roles, given the names of their groups, for this request."""
+    roles = set(group_names) & set(ALL_ROLES)
+    if user.is_superuser:
+        roles.add(ADMIN)
+    user._rlhf_roles = roles
+    return roles
 
 
 def is_labeler(user) -> bool:

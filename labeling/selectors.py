@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from string import ascii_uppercase
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -12,10 +12,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from config.errors import NotFound
 from labeling.models import Assignment, Demonstration, Project, Prompt, Ranking, RankingEntry, Task, TaskSample
+from labeling.sql import read_datetime, read_json
 
 # --- Projects and prompts ------------------------------------------------------------------
 
@@ -26,10 +26,12 @@ def project_list(*, include_inactive: bool = False) -> QuerySet[Project]:
 
 
 def project_get(*, slug: str, include_inactive: bool = False) -> Project:
-    try:
-        return project_list(include_inactive=include_inactive).get(slug=slug)
-    except Project.DoesNotExist as exc:
-        raise NotFound(f"No project {slug!r}.") from exc
+    # A raw query (values still converted by the model's fields): this runs on every
+    # next-task call, where building an ORM query cost more than running it.
+    project = next(iter(Project.objects.raw("SELECT * FROM labeling_project WHERE slug = %s", [slug])), None)
+    if project is None or not (include_inactive or project.is_active):
+        raise NotFound(f"No project {slug!r}.")
+    return project
 
 
 # Open tasks with a free slot that the labeler has not done, skipped or been leased (a lapsed
@@ -117,6 +119,60 @@ def assignment_for_display(*, assignment_id: int) -> Assignment:
     )
 
 
+# The labeling screen's payload in one statement: the assignment, its task, project and prompt,
+# and the task's samples as [id, text] pairs in task order (JSON, aggregated per dialect).
+_PAYLOAD_SQL = """
+SELECT a.id, a.status, a.expires_at, a.shown_order, a.draft, a.draft_saved_at,
+       t.kind, p.slug, p.guidelines, pr.id, pr.text, pr.category, {samples}
+FROM labeling_assignment a
+JOIN labeling_task t ON t.id = a.task_id
+JOIN labeling_project p ON p.id = t.project_id
+JOIN labeling_prompt pr ON pr.id = t.prompt_id
+WHERE a.id = %s
+"""
+_PAYLOAD_SAMPLES = {
+    "postgresql": (
+        "(SELECT json_agg(json_build_array(s.id, s.text) ORDER BY ts.position) FROM labeling_tasksample ts "
+        "JOIN labeling_sample s ON s.id = ts.sample_id WHERE ts.task_id = t.id)"
+    ),
+    "sqlite": (
+        "(SELECT json_group_array(json_array(id, text)) FROM (SELECT s.id, s.text FROM labeling_tasksample ts "
+        "JOIN labeling_sample s ON s.id = ts.sample_id WHERE ts.task_id = t.id ORDER BY ts.position))"
+    ),
+}
+
+
+def assignment_payload(*, assignment_id: int) -> dict[str, Any]:
+    """What the labeling screen shows for an assignment (the shape of the API's
+    ``AssignmentOutput``), in one query: it is on the hot path of every next-task call.
+    Samples come in this labeler's shown order, labelled A, B, C ... as shown."""
+    sql = _PAYLOAD_SQL.format(samples=_PAYLOAD_SAMPLES.get(connection.vendor, _PAYLOAD_SAMPLES["sqlite"]))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [assignment_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("No such assignment.")
+    (pk, status, expires_at, shown_order, draft, draft_saved_at, kind, slug, guidelines,
+     prompt_id, prompt_text, category, samples) = row
+    samples_out = []
+    if kind == Task.Kind.RANKING:
+        by_id = {sample_id: text for sample_id, text in read_json(samples) or []}
+        order = [sid for sid in read_json(shown_order) or [] if sid in by_id] or list(by_id)
+        samples_out = [{"id": sid, "label": ascii_uppercase[i], "text": by_id[sid]} for i, sid in enumerate(order)]
+    return {
+        "id": pk,
+        "kind": kind,
+        "status": status,
+        "project": slug,
+        "expires_at": read_datetime(expires_at),
+        "prompt": {"id": prompt_id, "text": prompt_text, "category": category},
+        "samples": samples_out,
+        "draft": draft,
+        "draft_saved_at": read_datetime(draft_saved_at),
+        "guidelines": guidelines,
+    }
+
+
 def _median(values: list[int]) -> int | None:
     return round(statistics.median(values)) if values else None
 
@@ -161,13 +217,6 @@ FROM work GROUP BY labeler_id
 """
 
 
-def _aware(value):
-    """A datetime read by raw SQL from SQLite (text, naive UTC) as an aware datetime."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return timezone.make_aware(value, dt_timezone.utc) if value is not None and timezone.is_naive(value) else value
-
-
 def project_activity(*, project: Project) -> list[dict[str, Any]]:
     """Per labeler in ``project``: submissions by kind, throughput (last 24 h, and per hour
     between their first and last submission), median time per task, skips."""
@@ -184,7 +233,7 @@ def project_activity(*, project: Project) -> list[dict[str, Any]]:
             Demonstration.objects.filter(prompt__project=project).values_list("labeler_id", "time_spent_ms")
         ) + list(Ranking.objects.filter(task__project=project).values_list("labeler_id", "time_spent_ms")):
             times.setdefault(labeler_id, []).append(ms)
-        rows = [(*r[:4], statistics.median(times[r[0]]), _aware(r[5]), _aware(r[6])) for r in rows]
+        rows = [(*r[:4], statistics.median(times[r[0]]), read_datetime(r[5]), read_datetime(r[6])) for r in rows]
     users = get_user_model().objects.in_bulk([r[0] for r in rows])
     skips = dict(
         Assignment.objects.filter(task__project=project, status=Assignment.Status.SKIPPED)

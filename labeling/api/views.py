@@ -251,7 +251,8 @@ class PromptImportView(APIView):
 
 
 def _assignment_payload(assignment_id: int) -> dict:
-    return s.AssignmentOutput(selectors.assignment_for_display(assignment_id=assignment_id)).data
+    # The shape of s.AssignmentOutput (the schema), built in one query for the hot path.
+    return selectors.assignment_payload(assignment_id=assignment_id)
 
 
 class NextTaskView(APIView):

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, NotFound
 from labeling.models import Assignment, Project, Task
+from labeling.sql import instance, param_datetime, param_json, read_datetime, read_json
 
 # Kind None asks for any work. Ranking comes first: ranking tasks carry the current policy's
 # samples, and the next reward model can only learn from them while they are fresh;
@@ -69,7 +70,7 @@ def _lock_candidate(*, project: Project, kind: str, user: AbstractBaseUser, now,
     if connection.features.has_select_for_update:
         lock = "FOR UPDATE OF t SKIP LOCKED" if skip_locked else "FOR UPDATE OF t"
     # (SQLite, the embedded default, has no row locks: it serializes writers itself.)
-    params = {"project": project.pk, "kind": kind, "labeler": user.pk, "now": _db_now(now)}
+    params = {"project": project.pk, "kind": kind, "labeler": user.pk, "now": param_datetime(now)}
     params.update({f"x{i}": task_id for i, task_id in enumerate(exclude)})
     sql = _CANDIDATE_SQL.format(
         lock=lock,
@@ -80,11 +81,6 @@ def _lock_candidate(*, project: Project, kind: str, user: AbstractBaseUser, now,
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
-
-
-def _db_now(now):
-    """``now`` as the database compares it in raw SQL (SQLite stores datetimes as text)."""
-    return connection.ops.adapt_datetimefield_value(now)
 
 
 # Everything the claim needs to know about a task once its row is locked, in one statement
@@ -115,7 +111,7 @@ def _lease(*, task_id: int, user: AbstractBaseUser, project: Project, now) -> As
     postgres = connection.vendor == "postgresql"
     sql = _LOCKED_TASK_SQL.format(samples=_SAMPLES_POSTGRES if postgres else _SAMPLES_PORTABLE)
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"task": task_id, "labeler": user.pk, "now": _db_now(now)})
+        cursor.execute(sql, {"task": task_id, "labeler": user.pk, "now": param_datetime(now)})
         is_open, free, lapsed_others, own_id, sample_ids = cursor.fetchone()
     if not postgres:
         sample_ids = json.loads(sample_ids or "[]")
@@ -135,7 +131,56 @@ def _lease(*, task_id: int, user: AbstractBaseUser, project: Project, now) -> As
         # The labeler's own lapsed lease on this task: the unique (task, labeler) row is reused.
         Assignment.objects.filter(pk=own_id).update(status=Assignment.Status.ACTIVE, expires_at=expires_at, shown_order=shown_order)
         return Assignment.objects.get(pk=own_id)
-    return Assignment.objects.create(task_id=task_id, labeler=user, expires_at=expires_at, shown_order=shown_order)
+    return _insert_assignment(task_id=task_id, user=user, expires_at=expires_at, shown_order=shown_order, now=now)
+
+
+_INSERT_SQL = """
+INSERT INTO labeling_assignment (task_id, labeler_id, status, expires_at, created_at, skip_reason, shown_order, draft)
+VALUES (%(task)s, %(labeler)s, 'active', %(expires_at)s, %(now)s, '', %(shown_order)s, '')
+RETURNING id
+"""
+
+
+def _insert_assignment(*, task_id: int, user: AbstractBaseUser, expires_at, shown_order: list[int], now) -> Assignment:
+    """Insert a new active lease in one statement (the hot path: no ORM query building) and
+    return it as a model instance, as ``Assignment.objects.create`` would."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_SQL,
+            {
+                "task": task_id, "labeler": user.pk, "expires_at": param_datetime(expires_at), "now": param_datetime(now),
+                "shown_order": param_json(Assignment, "shown_order", shown_order),
+            },
+        )
+        pk = cursor.fetchone()[0]
+    assignment = Assignment(
+        id=pk, task_id=task_id, labeler=user, status=Assignment.Status.ACTIVE, expires_at=expires_at,
+        created_at=now, shown_order=shown_order,
+    )
+    assignment._state.adding = False
+    assignment._state.db = connection.alias
+    return assignment
+
+
+# The labeler's live lease in a project, if any (uses the (labeler, status) index).
+_HELD_SQL = """
+SELECT a.id FROM labeling_assignment a JOIN labeling_task t ON t.id = a.task_id
+WHERE a.labeler_id = %(labeler)s AND a.status = 'active' AND a.expires_at > %(now)s
+  AND t.project_id = %(project)s AND t.kind IN ({kinds})
+ORDER BY a.created_at, a.id
+LIMIT 1
+"""
+
+
+def _held_assignment(*, user: AbstractBaseUser, project: Project, kinds: tuple[str, ...], now) -> Assignment | None:
+    params = {"labeler": user.pk, "now": param_datetime(now), "project": project.pk}
+    params.update({f"k{i}": kind for i, kind in enumerate(kinds)})
+    sql = _HELD_SQL.format(kinds=", ".join(f"%(k{i})s" for i in range(len(kinds))))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    # Rare (a reload while holding a lease): the ORM loads the whole row.
+    return Assignment.objects.get(pk=row[0]) if row else None
 
 
 def _claim_kind(*, user: AbstractBaseUser, project: Project, kind: str, now) -> Assignment | None:
@@ -170,13 +215,7 @@ def assignment_claim_next(*, user: AbstractBaseUser, project: Project, kind: str
         raise NotFound("This project is not active.")
     now = timezone.now()
     kinds = (kind,) if kind else KIND_PREFERENCE
-    held = (
-        Assignment.objects.filter(
-            labeler=user, task__project=project, task__kind__in=kinds, status=Assignment.Status.ACTIVE, expires_at__gt=now
-        )
-        .order_by("created_at")
-        .first()
-    )
+    held = _held_assignment(user=user, project=project, kinds=kinds, now=now)
     if held is not None:
         return held
     for each in kinds:
@@ -186,17 +225,43 @@ def assignment_claim_next(*, user: AbstractBaseUser, project: Project, kind: str
     return None
 
 
+# The user's own assignment with the task and project fields a submit, heartbeat or skip
+# needs, the assignment row locked (one statement; the hot path of every submit).
+_OWN_LOCKED_SQL = """
+SELECT a.id, a.task_id, a.labeler_id, a.status, a.expires_at, a.submitted_at, a.shown_order,
+       t.project_id, t.prompt_id, t.kind, t.status, t.overlap, t.submitted_count, p.lease_seconds
+FROM labeling_assignment a
+JOIN labeling_task t ON t.id = a.task_id
+JOIN labeling_project p ON p.id = t.project_id
+WHERE a.id = %s AND a.labeler_id = %s
+{lock}
+"""
+
+
 def assignment_get_own_locked(*, assignment_id: int, user: AbstractBaseUser) -> Assignment:
-    """Lock and return the user's own assignment. Someone else's is reported as not found, so
-    ids do not reveal other labelers' work. Must run inside a transaction."""
-    try:
-        return (
-            Assignment.objects.select_for_update(of=("self",))
-            .select_related("task", "task__project")
-            .get(pk=assignment_id, labeler=user)
-        )
-    except Assignment.DoesNotExist as exc:
-        raise NotFound("No such assignment.") from exc
+    """Lock and return the user's own assignment (its task and project loaded with the fields
+    the queue needs; any other field loads on access). Someone else's is reported as not
+    found, so ids do not reveal other labelers' work. Must run inside a transaction."""
+    lock = "FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_OWN_LOCKED_SQL.format(lock=lock), [assignment_id, user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("No such assignment.")
+    (pk, task_id, labeler_id, status, expires_at, submitted_at, shown_order,
+     project_id, prompt_id, kind, task_status, overlap, submitted_count, lease_seconds) = row
+    assignment = instance(Assignment, {
+        "id": pk, "task_id": task_id, "labeler_id": labeler_id, "status": status, "expires_at": read_datetime(expires_at),
+        "submitted_at": read_datetime(submitted_at), "shown_order": read_json(shown_order),
+    })
+    task = instance(Task, {
+        "id": task_id, "project_id": project_id, "prompt_id": prompt_id, "kind": kind, "status": task_status,
+        "overlap": overlap, "submitted_count": submitted_count,
+    })
+    task.project = instance(Project, {"id": project_id, "lease_seconds": lease_seconds})
+    assignment.task = task
+    assignment.labeler = user
+    return assignment
 
 
 def assignment_revive_or_conflict(*, assignment: Assignment, now) -> None:

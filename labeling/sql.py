@@ -1,0 +1,48 @@
+"""Small helpers for the raw SQL on the labeling hot path (next task, submit, payload).
+
+That SQL runs on PostgreSQL and on the embedded SQLite default. The ORM converts values both
+ways for us; raw statements do it here: datetimes as the database compares them, JSON in the
+field's own database form, and values read back (SQLite returns datetimes and JSON as text,
+booleans as integers).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+
+def param_datetime(value: datetime | None):
+    """``value`` as a query parameter compared with datetime columns in raw SQL."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def param_json(model: type[Model], field: str, value: Any):
+    """``value`` as a query parameter for the JSON column ``model.field``."""
+    return model._meta.get_field(field).get_db_prep_value(value, connection)
+
+
+def read_datetime(value) -> datetime | None:
+    """A datetime column read by raw SQL, as an aware datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return timezone.make_aware(value, dt_timezone.utc) if value is not None and timezone.is_naive(value) else value
+
+
+def read_json(value):
+    """A JSON column (or json aggregate) read by raw SQL, as Python data."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def instance(model: type[Model], values: dict[str, Any]) -> Model:
+    """A model instance from a raw row, ``values`` keyed by attname: those fields are loaded,
+    every other field is deferred and loads on first access, as with ``QuerySet.only``."""
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, fields, [values[name] for name in fields])

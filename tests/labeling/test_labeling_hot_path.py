@@ -1,0 +1,136 @@
+"""The next-task and submit hot path: raw SQL that must agree with the ORM it replaced.
+
+- the one-query payload has exactly the shape and values of the API's AssignmentOutput;
+- the ranking store gives the same rows through its single PostgreSQL statement and through
+  the portable statements the embedded SQLite default uses (both run here, on PostgreSQL);
+- token authentication loads the user's roles in the same query, and refuses bad tokens.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIClient
+
+from labeling import selectors
+from labeling.api.serializers import AssignmentOutput
+from labeling.models import Assignment, Ranking, RankingEntry, Task
+from labeling.roles import ADMIN, LABELER
+from labeling.services import assignment_claim_next, assignment_skip
+from labeling.services.assignments import assignment_get_own_locked
+from labeling.services.submissions import _store_ranking
+from tests.factories import DemonstrationTaskFactory, RankingTaskFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _rendered(data) -> bytes:
+    return JSONRenderer().render(data)
+
+
+@pytest.mark.parametrize("kind", ["ranking", "demonstration"])
+def test_payload_matches_the_serializer(project, labeler, kind):
+    (RankingTaskFactory if kind == "ranking" else DemonstrationTaskFactory)(project=project)
+    assignment = assignment_claim_next(user=labeler, project=project)
+    Assignment.objects.filter(pk=assignment.pk).update(draft="half <b>written</b>", draft_saved_at=timezone.now())
+
+    fast = selectors.assignment_payload(assignment_id=assignment.pk)
+    orm = AssignmentOutput(selectors.assignment_for_display(assignment_id=assignment.pk)).data
+
+    assert _rendered(fast) == _rendered(orm)
+    if kind == "ranking":
+        assert [s["label"] for s in fast["samples"]] == ["A", "B", "C", "D"]
+        assert [s["id"] for s in fast["samples"]] == assignment.shown_order
+
+
+def test_payload_of_a_skipped_assignment_matches_too(project, labeler):
+    RankingTaskFactory(project=project)
+    assignment = assignment_claim_next(user=labeler, project=project)
+    assignment_skip(assignment_id=assignment.pk, user=labeler, reason="unclear")
+    fast = selectors.assignment_payload(assignment_id=assignment.pk)
+    assert fast["status"] == "skipped"
+    assert _rendered(fast) == _rendered(AssignmentOutput(selectors.assignment_for_display(assignment_id=assignment.pk)).data)
+
+
+@pytest.mark.parametrize("single_statement", [True, False], ids=["postgres-statement", "portable-statements"])
+@pytest.mark.parametrize("overlap", [1, 2])
+def test_both_ranking_stores_write_the_same_rows(project, labeler, single_statement, overlap):
+    task = RankingTaskFactory(project=project, overlap=overlap)
+    claimed = assignment_claim_next(user=labeler, project=project)
+    a, b, c, d = claimed.shown_order
+    order = [[b], [a, c], [d]]  # a tie in the middle
+    flags = {c: ["fails_instruction", "hallucination"]}
+    now = timezone.now()
+    assignment = assignment_get_own_locked(assignment_id=claimed.pk, user=labeler)  # (the test runs in a transaction)
+    ranking = _store_ranking(
+        assignment=assignment, user=labeler, order=order, scores={a: 5, b: 7, c: 5, d: 1}, flags=flags,
+        none_acceptable=False, time_spent_ms=1234, idempotency_key="key-1", now=now, single_statement=single_statement,
+    )
+
+    stored = Ranking.objects.get(pk=ranking.pk)
+    assert (stored.order, stored.shown_order, stored.time_spent_ms, stored.idempotency_key) == (order, claimed.shown_order, 1234, "key-1")
+    entries = {e.sample_id: (e.rank, e.score, e.flags) for e in RankingEntry.objects.filter(ranking=stored)}
+    assert entries == {
+        b: (1, 7, []), a: (2, 5, []), c: (2, 5, ["fails_instruction", "hallucination"]), d: (3, 1, []),
+    }
+    refreshed = Assignment.objects.get(pk=claimed.pk)
+    assert refreshed.status == Assignment.Status.SUBMITTED and refreshed.submitted_at == now
+    task.refresh_from_db()
+    assert task.submitted_count == 1
+    assert task.status == (Task.Status.COMPLETE if overlap == 1 else Task.Status.OPEN)
+
+
+def test_locked_assignment_loads_what_the_queue_needs_in_one_query(project, labeler):
+    RankingTaskFactory(project=project)
+    claimed = assignment_claim_next(user=labeler, project=project)
+    with CaptureQueriesContext(connection) as ctx:
+        assignment = assignment_get_own_locked(assignment_id=claimed.pk, user=labeler)
+        values = (assignment.status, assignment.expires_at, assignment.shown_order, assignment.task.kind,
+                  assignment.task.prompt_id, assignment.task.project.lease_seconds)
+    assert len(ctx.captured_queries) == 1
+    assert values == ("active", claimed.expires_at, claimed.shown_order, "ranking", claimed.task.prompt_id, project.lease_seconds)
+    # Fields not loaded still load on access, correctly.
+    assert assignment.created_at == claimed.created_at
+    assert assignment.task.project.slug == project.slug
+
+
+def _token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_token_auth_loads_user_and_roles_in_one_query(project):
+    user = UserFactory(roles=[LABELER, ADMIN])
+    client = _token_client(user)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get("/api/me/")
+    assert response.status_code == 200
+    assert response.json()["username"] == user.username
+    assert sorted(response.json()["roles"]) == ["admin", "labeler"]
+    assert len(ctx.captured_queries) == 1
+
+
+def test_token_auth_for_a_user_without_roles_and_bad_tokens():
+    nobody = UserFactory(roles=[])
+    nobody_client = _token_client(nobody)
+    assert nobody_client.get("/api/roles/").status_code == 403
+    assert nobody_client.get("/api/me/").json()["roles"] == []
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    response = client.get("/api/me/")
+    assert response.status_code == 403  # (DRF answers 403 when session auth is listed first)
+    assert "Invalid token" in response.json()["error"]["message"]
+
+    inactive = UserFactory(roles=[LABELER])
+    inactive_client = _token_client(inactive)
+    inactive.is_active = False
+    inactive.save()
+    response = inactive_client.get("/api/me/")
+    assert response.status_code == 403  # (DRF answers 403 when session auth is listed first)
+    assert "inactive" in response.json()["error"]["message"]
