@@ -119,17 +119,19 @@ def assignment_for_display(*, assignment_id: int) -> Assignment:
     )
 
 
-# The labeling screen's payload in one statement: the assignment, its task, project and prompt,
-# and the task's samples as [id, text] pairs in task order (JSON, aggregated per dialect).
-_PAYLOAD_SQL = """
+# The labeling screen's payload in one statement: the assignment (a row of ``{source}``: the
+# table, or the claim's INSERT ... RETURNING), its task, project and prompt, and the task's
+# samples as [id, text] pairs in task order (JSON, aggregated per dialect).
+PAYLOAD_SQL = """
 SELECT a.id, a.status, a.expires_at, a.shown_order, a.draft, a.draft_saved_at,
        t.kind, p.slug, p.guidelines, pr.id, pr.text, pr.category, {samples}
-FROM labeling_assignment a
+FROM {source} a
 JOIN labeling_task t ON t.id = a.task_id
 JOIN labeling_project p ON p.id = t.project_id
 JOIN labeling_prompt pr ON pr.id = t.prompt_id
-WHERE a.id = %s
+{where}
 """
+PAYLOAD_COLUMNS = 13
 _PAYLOAD_SAMPLES = {
     "postgresql": (
         "(SELECT json_agg(json_build_array(s.id, s.text) ORDER BY ts.position) FROM labeling_tasksample ts "
@@ -142,16 +144,13 @@ _PAYLOAD_SAMPLES = {
 }
 
 
-def assignment_payload(*, assignment_id: int) -> dict[str, Any]:
-    """What the labeling screen shows for an assignment (the shape of the API's
-    ``AssignmentOutput``), in one query: it is on the hot path of every next-task call.
+def payload_sql(*, source: str = "labeling_assignment", where: str = "WHERE a.id = %(assignment)s") -> str:
+    return PAYLOAD_SQL.format(samples=_PAYLOAD_SAMPLES.get(connection.vendor, _PAYLOAD_SAMPLES["sqlite"]), source=source, where=where)
+
+
+def payload_from_row(row) -> dict[str, Any]:
+    """The payload (the shape of the API's ``AssignmentOutput``) from a row of PAYLOAD_SQL.
     Samples come in this labeler's shown order, labelled A, B, C ... as shown."""
-    sql = _PAYLOAD_SQL.format(samples=_PAYLOAD_SAMPLES.get(connection.vendor, _PAYLOAD_SAMPLES["sqlite"]))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [assignment_id])
-        row = cursor.fetchone()
-    if row is None:
-        raise NotFound("No such assignment.")
     (pk, status, expires_at, shown_order, draft, draft_saved_at, kind, slug, guidelines,
      prompt_id, prompt_text, category, samples) = row
     samples_out = []
@@ -171,6 +170,16 @@ def assignment_payload(*, assignment_id: int) -> dict[str, Any]:
         "draft_saved_at": read_datetime(draft_saved_at),
         "guidelines": guidelines,
     }
+
+
+def assignment_payload(*, assignment_id: int) -> dict[str, Any]:
+    """What the labeling screen shows for an assignment, in one query (see payload_from_row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(payload_sql(), {"assignment": assignment_id})
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("No such assignment.")
+    return payload_from_row(row)
 
 
 def _median(values: list[int]) -> int | None:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, NotFound
 from labeling.models import Assignment, Project, Task
+from labeling.selectors import payload_from_row, payload_sql
 from labeling.sql import instance, param_datetime, param_json, read_datetime, read_json
 
 # Kind None asks for any work. Ranking comes first: ranking tasks carry the current policy's
@@ -85,17 +86,17 @@ def _lock_candidate(*, project: Project, kind: str, user: AbstractBaseUser, now,
 
 # Everything the claim needs to know about a task once its row is locked, in one statement
 # (so one fresh READ COMMITTED snapshot): is it open, how many slots are free, do lapsed
-# leases of others hold any, does this labeler have an old row for it, and its samples.
-_LOCKED_TASK_SQL = """
-SELECT t.status = 'open',
+# leases of others hold any, does this labeler have an old row for it.
+_TASK_STATE = """
+SELECT t.status = 'open' AS is_open,
   t.overlap - t.submitted_count - (
     SELECT count(*) FROM labeling_assignment a
-    WHERE a.task_id = t.id AND a.status = 'active' AND a.expires_at > %(now)s),
+    WHERE a.task_id = t.id AND a.status = 'active' AND a.expires_at > %(now)s) AS free,
   EXISTS (
     SELECT 1 FROM labeling_assignment a
-    WHERE a.task_id = t.id AND a.status = 'active' AND a.expires_at <= %(now)s AND a.labeler_id <> %(labeler)s),
-  (SELECT a.id FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(labeler)s),
-  {samples}
+    WHERE a.task_id = t.id AND a.status = 'active' AND a.expires_at <= %(now)s AND a.labeler_id <> %(labeler)s) AS lapsed_others,
+  (SELECT a.id FROM labeling_assignment a WHERE a.task_id = t.id AND a.labeler_id = %(labeler)s) AS own_id,
+  {samples} AS sample_ids
 FROM labeling_task t WHERE t.id = %(task)s
 """
 _SAMPLES_POSTGRES = "ARRAY(SELECT ts.sample_id FROM labeling_tasksample ts WHERE ts.task_id = t.id ORDER BY ts.position)"
@@ -104,12 +105,52 @@ _SAMPLES_PORTABLE = (
     "(SELECT ts.sample_id FROM labeling_tasksample ts WHERE ts.task_id = t.id ORDER BY ts.position))"
 )
 
+# On PostgreSQL the common case is one statement: read the locked task's state, insert the
+# lease when there is a plain free slot (no old row of this labeler, no lapsed lease of
+# another to expire), with the samples shuffled per labeler (stored for position-bias
+# analysis), and return the new lease's payload. Anything else falls back to _lease's steps.
+_LEASE_POSTGRES_SQL = f"""
+WITH state AS ({_TASK_STATE.format(samples="NULL")}), lease AS (
+  INSERT INTO labeling_assignment (task_id, labeler_id, status, expires_at, created_at, skip_reason, shown_order, draft)
+  SELECT %(task)s, %(labeler)s, 'active', %(expires_at)s, %(now)s, '',
+    COALESCE((SELECT jsonb_agg(ts.sample_id ORDER BY random()) FROM labeling_tasksample ts WHERE ts.task_id = %(task)s), '[]'), ''
+  FROM state
+  WHERE state.is_open AND state.free > 0 AND state.own_id IS NULL AND NOT (state.free = 1 AND state.lapsed_others)
+  RETURNING *
+)
+SELECT payload.*, lease.created_at FROM lease, ({{payload}}) payload
+"""
+
+
+def _lease_in_one_statement(*, task_id: int, user: AbstractBaseUser, expires_at, now) -> Assignment | None:
+    sql = _LEASE_POSTGRES_SQL.format(payload=payload_sql(source="lease", where=""))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"task": task_id, "labeler": user.pk, "now": param_datetime(now), "expires_at": param_datetime(expires_at)})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    payload = payload_from_row(row[:-1])
+    assignment = instance(Assignment, {
+        "id": payload["id"], "task_id": task_id, "labeler_id": user.pk, "status": payload["status"],
+        "expires_at": payload["expires_at"], "created_at": row[-1], "shown_order": read_json(row[3]),
+        "draft": payload["draft"], "draft_saved_at": payload["draft_saved_at"],
+    })
+    assignment.labeler = user
+    # What the labeling screen shows, already read: the API answers with it (no extra query).
+    assignment.payload = payload
+    return assignment
+
 
 def _lease(*, task_id: int, user: AbstractBaseUser, project: Project, now) -> Assignment | None:
     """Lease a locked task to ``user`` if it still has a free slot, else return None.
     Assumes the task row lock (taken by the candidate query)."""
     postgres = connection.vendor == "postgresql"
-    sql = _LOCKED_TASK_SQL.format(samples=_SAMPLES_POSTGRES if postgres else _SAMPLES_PORTABLE)
+    expires_at = now + timedelta(seconds=project.lease_seconds)
+    if postgres:
+        leased = _lease_in_one_statement(task_id=task_id, user=user, expires_at=expires_at, now=now)
+        if leased is not None:
+            return leased
+    sql = _TASK_STATE.format(samples=_SAMPLES_POSTGRES if postgres else _SAMPLES_PORTABLE)
     with connection.cursor() as cursor:
         cursor.execute(sql, {"task": task_id, "labeler": user.pk, "now": param_datetime(now)})
         is_open, free, lapsed_others, own_id, sample_ids = cursor.fetchone()
@@ -126,7 +167,6 @@ def _lease(*, task_id: int, user: AbstractBaseUser, project: Project, now) -> As
     shown_order = list(sample_ids)
     # A per-labeler shuffle (empty for demonstrations), stored so position bias can be measured.
     random.SystemRandom().shuffle(shown_order)
-    expires_at = now + timedelta(seconds=project.lease_seconds)
     if own_id is not None:
         # The labeler's own lapsed lease on this task: the unique (task, labeler) row is reused.
         Assignment.objects.filter(pk=own_id).update(status=Assignment.Status.ACTIVE, expires_at=expires_at, shown_order=shown_order)

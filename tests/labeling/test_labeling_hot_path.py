@@ -36,11 +36,16 @@ def _rendered(data) -> bytes:
 def test_payload_matches_the_serializer(project, labeler, kind):
     (RankingTaskFactory if kind == "ranking" else DemonstrationTaskFactory)(project=project)
     assignment = assignment_claim_next(user=labeler, project=project)
-    Assignment.objects.filter(pk=assignment.pk).update(draft="half <b>written</b>", draft_saved_at=timezone.now())
+    # The claim's own statement read the new lease's payload (PostgreSQL).
+    assert _rendered(assignment.payload) == _rendered(AssignmentOutput(selectors.assignment_for_display(assignment_id=assignment.pk)).data)
+    stored = Assignment.objects.get(pk=assignment.pk)
+    assert (assignment.shown_order, assignment.expires_at, assignment.created_at) == (stored.shown_order, stored.expires_at, stored.created_at)
+    if kind == "ranking":
+        assert sorted(stored.shown_order) == sorted(stored.task.task_samples.values_list("sample_id", flat=True))
 
+    Assignment.objects.filter(pk=assignment.pk).update(draft="half <b>written</b>", draft_saved_at=timezone.now())
     fast = selectors.assignment_payload(assignment_id=assignment.pk)
     orm = AssignmentOutput(selectors.assignment_for_display(assignment_id=assignment.pk)).data
-
     assert _rendered(fast) == _rendered(orm)
     if kind == "ranking":
         assert [s["label"] for s in fast["samples"]] == ["A", "B", "C", "D"]
