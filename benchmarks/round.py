@@ -1,9 +1,11 @@
-"""Wall time of one full training round (SFT -> RM -> PPO -> sampling) on the tiny model on CPU,
-with the demo settings, split by stage, and the share spent outside training and sampling.
+"""Wall time of a training round on the tiny model on CPU, with the demo settings, split by
+stage, and the share spent outside training and sampling.
 
-Runs in-process on a scratch SQLite database and DATA_DIR: a first round (SFT from the base
-model, then samples) gives the sky oracle's labelers something to rank; the second round, which
-runs every stage, is the one measured. Usage: python -m benchmarks.round
+Runs in-process on a scratch SQLite database and DATA_DIR, set up as `simulate_labelers` sets
+up its project. A first round (SFT from the base model, then samples) gives the sky oracle's
+labelers something to rank; the second round is the one measured: reward model -> PPO ->
+sampling (SFT is skipped, as no demonstration is new; its time is printed with round 1).
+Usage: python -m benchmarks.round
 Last line: round_s=... overhead_share=...
 """
 
@@ -33,7 +35,7 @@ import training.ml.scoring  # noqa: E402
 import training.ml.stages  # noqa: E402
 from labeling.models import Demonstration, Project, Prompt, Ranking, RankingEntry, Split, Task  # noqa: E402
 from training.models import TrainingJob  # noqa: E402
-from training.oracles.judging import noisy_order  # noqa: E402
+from training.oracles.judging import noisy_ranking  # noqa: E402
 from training.oracles.sky import oracle  # noqa: E402
 from training.services import jobs, rounds  # noqa: E402
 
@@ -88,22 +90,30 @@ def main() -> None:
     from django.contrib.auth.models import User
 
     labelers = [User.objects.create_user(f"bench{i}") for i in range(3)]
-    project = Project.objects.create(name="Bench", slug="bench", overlap=3)
+    # As simulate_labelers sets it up: three labelers on every task, K = 9.
+    project = Project.objects.create(name="Bench", slug="bench", overlap=3, k=9)
     for text in oracle.train_prompts():
         prompt = Prompt.objects.create(project=project, text=text, split=Split.TRAIN)
-        Demonstration.objects.create(prompt=prompt, labeler=labelers[0], text=oracle.ideal(text))
+        for labeler in labelers:
+            Demonstration.objects.create(prompt=prompt, labeler=labeler, text=oracle.ideal(text))
     for text in oracle.eval_prompts():
         Prompt.objects.create(project=project, text=text, split=Split.EVAL)
     call_command("bootstrap_tiny_model")
-    first_s, _ = run_round(project)
+    first_s, first_stages = run_round(project)
     print(f"round 1 (SFT + samples, no rankings yet): {first_s:.1f}s")
+    for stage, seconds in first_stages.items():
+        print(f"  {stage:>7}: {seconds:6.1f}s")
+    print("round 2 (the measured one):")
     for task in Task.objects.filter(project=project, kind="ranking", status="open").prefetch_related("task_samples__sample"):
         samples = [ts.sample for ts in task.task_samples.all()]
         for labeler in labelers:
-            order = noisy_order(oracle, task.prompt.text, [s.text for s in samples], noise=0.1, rng=rng)
-            ranking = Ranking.objects.create(task=task, labeler=labeler, order=[[samples[i].id] for i in order])
-            for rank, i in enumerate(order, start=1):
-                RankingEntry.objects.create(ranking=ranking, sample=samples[i], rank=rank, score=4)
+            groups = noisy_ranking(oracle, task.prompt.text, [s.text for s in samples], noise=0.1, rng=rng)
+            ranking = Ranking.objects.create(task=task, labeler=labeler, order=[[samples[i].id for i in g] for g in groups])
+            RankingEntry.objects.bulk_create(
+                RankingEntry(ranking=ranking, sample=samples[i], rank=rank, score=4)
+                for rank, group in enumerate(groups, start=1)
+                for i in group
+            )
         Task.objects.filter(id=task.id).update(status="complete", submitted_count=task.overlap)
     ML_TIME["s"] = 0.0
     with timed_ml():

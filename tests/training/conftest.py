@@ -21,6 +21,7 @@ FAST_ROUND_CONFIG = {
     "ppo": {"steps": 2, "rollout_batch_size": 4, "minibatch_size": 4, "ppo_epochs": 1, "save_every": 1},
     "sample": {"max_new_tokens": 4},
     "eval_samples_per_prompt": 1,
+    "ranking_tasks_per_prompt": 1,
     "runtime": {"device": "cpu", "dtype": "float32", "seed": 0},
 }
 

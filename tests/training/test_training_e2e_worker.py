@@ -5,6 +5,7 @@ next worker without ever running twice at once."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -18,11 +19,13 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
-from labeling.models import Demonstration, Sample, Split, Task
+from labeling import services as labeling_services
+from labeling.models import Demonstration, Ranking, Sample, Split, Task
+from training.oracles.judging import noisy_ranking
 from training.oracles.sky import oracle
 from training.models import Checkpoint, TrainingJob, TrainingRound
 from training.services import jobs
-from tests.training.conftest import FAST_ROUND_CONFIG, add_demonstrations, add_rankings
+from tests.training.conftest import FAST_ROUND_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 # A Redis database of these tests' own, purged before each: no other suite's tasks reach
@@ -125,6 +128,36 @@ def label_through_api(project, labeler) -> list[Demonstration]:
     return demos
 
 
+def rank_through_api(project, labeler, n: int) -> list[Ranking]:
+    """Ranking tasks of four made-up answers for the first n train prompts; the labeler claims
+    each over the API and submits the oracle's order, as the simulated labelers do."""
+    for prompt in project.prompts.filter(split=Split.TRAIN).order_by("id")[:n]:
+        answer = oracle.ideal(prompt.text)
+        samples = labeling_services.samples_create(prompt=prompt, texts=[answer, f"{answer} I think", "Maybe", "It depends on the day"])
+        labeling_services.ranking_task_create(prompt=prompt, samples=samples)
+    client = APIClient()
+    client.force_authenticate(labeler)
+    rng = random.Random(0)
+    while True:
+        response = client.post(f"/api/projects/{project.slug}/tasks/next/", {"kind": "ranking"}, format="json")
+        assert response.status_code == 200, response.content
+        assignment = response.json()["assignment"]
+        if assignment is None:
+            break
+        samples = assignment["samples"]
+        groups = noisy_ranking(oracle, assignment["prompt"]["text"], [s["text"] for s in samples], noise=0.1, rng=rng)
+        body = {
+            "order": [[samples[i]["id"] for i in group] for group in groups],
+            "scores": {str(samples[i]["id"]): 7 - rank for rank, group in enumerate(groups) for i in group},
+            "time_spent_ms": 2500,
+        }
+        submitted = client.post(f"/api/assignments/{assignment['id']}/submit/", body, format="json")
+        assert submitted.status_code == 201, submitted.content
+    rankings = list(Ranking.objects.filter(task__project=project))
+    assert len(rankings) == n
+    return rankings
+
+
 def test_a_round_closes_the_loop(project, admin_user, labeler, start_worker, tmp_path):
     worker = start_worker()
     demos = label_through_api(project, labeler)
@@ -156,9 +189,12 @@ def test_a_round_closes_the_loop(project, admin_user, labeler, start_worker, tmp
 
 
 def test_sigkilled_worker_job_is_resumed_by_the_next_worker(project, admin_user, labeler, start_worker, tmp_path):
-    add_demonstrations(project, labeler)
-    add_rankings(project, labeler, 8)
-    config = {**FAST_ROUND_CONFIG, "ppo": {**FAST_ROUND_CONFIG["ppo"], "steps": 12, "save_every": 1}}
+    label_through_api(project, labeler)
+    rankings = rank_through_api(project, labeler, 8)
+    # Steps of about half a second, so the test sees PPO running past step 3 and kills it mid-stage.
+    config = {**FAST_ROUND_CONFIG, "ppo": {
+        **FAST_ROUND_CONFIG["ppo"], "steps": 12, "save_every": 1, "rollout_batch_size": 32, "minibatch_size": 8, "ppo_epochs": 2,
+    }}
     first = start_worker()
     client = APIClient()
     client.force_authenticate(admin_user)
@@ -193,3 +229,4 @@ def test_sigkilled_worker_job_is_resumed_by_the_next_worker(project, admin_user,
     assert Checkpoint.objects.filter(round_id=round_id, stage="ppo").count() == 1
     samples = Sample.objects.filter(round_number=done.number, prompt__project=project)
     assert set(samples.values_list("checkpoint_id", flat=True)) == {Checkpoint.objects.get(round_id=round_id, stage="ppo").id}
+    assert sorted(done.snapshot.ranking_ids) == sorted(r.id for r in rankings), "the API's rankings are what trained"

@@ -1,5 +1,7 @@
-"""The loop learns: two rounds with oracle labelers (in-process, demo settings, tiny model)
-raise the oracle's held-out score of the final policy clearly above the round-1 SFT policy's."""
+"""The loop learns from rankings: two rounds with oracle labelers (in-process, demo settings, tiny
+model) raise the oracle's held-out score of the final policy clearly above the round-1 SFT
+policy's. Set up as `simulate_labelers` sets up its project: three labelers on every task (so
+three copies of each demonstration), K = 9, ties where a labeler has no preference."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 
 from labeling.models import Demonstration, Prompt, Ranking, RankingEntry, Split, Task
 from training.models import Checkpoint, TrainingJob, TrainingRound
-from training.oracles.judging import mean_score, noisy_order, win_rate
+from training.oracles.judging import mean_score, noisy_ranking, win_rate
 from training.oracles.sky import oracle
 from training.services import jobs, rounds
 from tests.training.conftest import make_user
@@ -30,34 +32,62 @@ def run_round(project) -> TrainingRound:
     return round_
 
 
-def rank_open_tasks(project, labelers, rng):
+def rank_open_tasks(project, labelers, rng) -> int:
+    """Every labeler ranks every open ranking task as the simulated labelers do; returns how many."""
+    n = 0
     for task in Task.objects.filter(project=project, kind="ranking", status="open").prefetch_related("task_samples__sample"):
         samples = [ts.sample for ts in task.task_samples.all()]
         for labeler in labelers[: task.overlap]:
-            order = noisy_order(oracle, task.prompt.text, [s.text for s in samples], noise=0.1, rng=rng)
-            ranking = Ranking.objects.create(task=task, labeler=labeler, order=[[samples[i].id] for i in order])
+            groups = noisy_ranking(oracle, task.prompt.text, [s.text for s in samples], noise=0.1, rng=rng)
+            ranking = Ranking.objects.create(task=task, labeler=labeler, order=[[samples[i].id for i in g] for g in groups])
             RankingEntry.objects.bulk_create(
-                RankingEntry(ranking=ranking, sample=samples[i], rank=rank, score=4) for rank, i in enumerate(order, start=1)
+                RankingEntry(ranking=ranking, sample=samples[i], rank=rank, score=max(1, 8 - rank))
+                for rank, group in enumerate(groups, start=1)
+                for i in group
             )
+            n += 1
         Task.objects.filter(id=task.id).update(status="complete", submitted_count=task.overlap)
+    return n
 
 
 def test_two_oracle_rounds_beat_the_sft_policy(project, data_dir):
     rng = random.Random(0)
     labelers = [make_user("labeler") for _ in range(3)]
-    project.overlap = 3
+    project.overlap, project.k = 3, 9
     project.save()
     for prompt in Prompt.objects.filter(project=project, split=Split.TRAIN):
-        Demonstration.objects.create(prompt=prompt, labeler=labelers[0], text=oracle.ideal(prompt.text))
+        for labeler in labelers:
+            Demonstration.objects.create(prompt=prompt, labeler=labeler, text=oracle.ideal(prompt.text))
 
     first = run_round(project)
     sft = Checkpoint.objects.get(round=first, stage="sft")
-    rank_open_tasks(project, labelers, rng)
+    assert first.snapshot.counts["demonstrations_train"] == len(oracle.train_prompts()), "copies count once"
+    assert Task.objects.filter(project=project, kind="ranking", round_number=1).count() == 3 * len(oracle.train_prompts())
+    assert rank_open_tasks(project, labelers, rng) == 9 * len(oracle.train_prompts())
+
     second = run_round(project)
+    assert "0 demonstrations arrived since the last SFT checkpoint" in second.jobs.get(stage="sft").message
     final = Checkpoint.objects.get(round=second, stage="ppo")
+    # The whole gain is the rankings': PPO started from round 1's SFT model, not a retrained one.
+    assert final.parent_id == sft.id and Checkpoint.objects.get(round=second, stage="reward").parent_id == sft.id
 
     sft_score, policy_score = mean_score(oracle, sft.eval_samples), mean_score(oracle, final.eval_samples)
     wins = win_rate(oracle, final.eval_samples, sft.eval_samples)
-    print(f"sft_score={sft_score:.3f} policy_score={policy_score:.3f} win_rate_vs_sft={wins:.3f}")
+    t = paired_t(sft.eval_samples, final.eval_samples)
+    print(f"sft_score={sft_score:.3f} policy_score={policy_score:.3f} win_rate_vs_sft={wins:.3f} paired_t={t:.2f}")
     assert policy_score > sft_score + 0.1, (sft_score, policy_score)
-    assert wins > 0.6, wins
+    assert wins > 0.55, wins
+    assert t > 2, f"the gain is within the noise of the {len(sft.eval_samples)} held-out prompts (t={t:.2f})"
+
+
+def paired_t(baseline: list[dict], policy: list[dict]) -> float:
+    """t statistic of the per-prompt mean score differences (policy - baseline) over the held-out
+    prompts: how many standard errors the gain is away from zero."""
+    base = {row["prompt"]: row["completions"] for row in baseline}
+    diffs = [
+        mean_score(oracle, [row]) - mean_score(oracle, [{"prompt": row["prompt"], "completions": base[row["prompt"]]}])
+        for row in policy
+    ]
+    mean = sum(diffs) / len(diffs)
+    var = sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)
+    return mean / (var / len(diffs)) ** 0.5 if var > 0 else float("inf")

@@ -10,10 +10,12 @@ import pytest
 from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict
-from training.models import TrainingJob, TrainingRound
-from training.services import rounds
+from labeling.models import Demonstration, Prompt, Split
+from training.models import Checkpoint, TrainingJob, TrainingRound
+from training.oracles.sky import oracle
+from training.services import rounds, stages
 from training.services.round_config import DEFAULT_ROUND_CONFIG, round_config_validate
-from tests.training.conftest import add_demonstrations, add_rankings
+from tests.training.conftest import add_demonstrations, add_rankings, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +134,48 @@ def test_cancel_stops_queued_jobs_and_flags_the_running_one(project, labeler):
     assert round_.jobs.get(stage="sample").status == "cancelled"
     with pytest.raises(Conflict):
         rounds.round_cancel(round_id=round_.id)
+
+
+def _start_round(project) -> TrainingRound:
+    with mock.patch("training.tasks.round_start.delay"), mock.patch("training.tasks.job_run.delay"):
+        round_ = rounds.round_schedule(project=project)
+        rounds.round_start(round_id=round_.id)
+    round_.refresh_from_db()
+    return round_
+
+
+def test_sft_trains_only_on_demonstrations_it_has_not_seen(project, labeler, django_capture_on_commit_callbacks):
+    add_demonstrations(project, labeler)
+    add_demonstrations(project, make_user("labeler"))  # a second labeler wrote the same answers
+    first = _start_round(project)
+    assert first.snapshot.counts["demonstrations"] == 40
+    assert first.snapshot.counts["demonstrations_train"] == first.snapshot.counts["demonstrations_new"] == 20
+    train, eval_ = stages.snapshot_demonstrations(first.snapshot)
+    assert len(train) + len(eval_) == 20, "copies of one answer count once"
+    assert {d.prompt for d in train}.isdisjoint({d.prompt for d in eval_}), "held out by prompt"
+    # Round 1's SFT succeeded (its row is what later rounds look at) and the round ended.
+    Checkpoint.objects.create(project=project, stage="sft", path="sft", snapshot=first.snapshot, round=first)
+    TrainingRound.objects.filter(id=first.id).update(status="succeeded")
+
+    second = _start_round(project)
+    sft = second.jobs.get(stage="sft")
+    assert sft.status == "skipped" and "0 demonstrations arrived since the last SFT checkpoint" in sft.message
+    TrainingRound.objects.filter(id=second.id).update(status="succeeded")
+
+    prompts = list(Prompt.objects.filter(project=project, split=Split.TRAIN).order_by("id")[:4])
+    for prompt in prompts:
+        Demonstration.objects.create(prompt=prompt, labeler=labeler, text=f"{oracle.ideal(prompt.text)}.")
+    third = _start_round(project)
+    assert third.snapshot.counts["demonstrations_new"] == 4
+    assert third.jobs.get(stage="sft").status == "queued"
+
+
+def test_ranking_tasks_per_prompt_must_be_positive():
+    assert round_config_validate({"ranking_tasks_per_prompt": 2})["ranking_tasks_per_prompt"] == 2
+    with pytest.raises(ApplicationError) as caught:
+        round_config_validate({"ranking_tasks_per_prompt": 0})
+    assert caught.value.details["field"] == "config.ranking_tasks_per_prompt"
+
+
+def test_model_text_loses_the_nul_bytes_postgres_cannot_store():
+    assert stages._storable("Bl\x00ue") == "Blue"

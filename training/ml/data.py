@@ -38,11 +38,27 @@ class RankedPrompt:
 
 
 def preference_pairs(r: RankedPrompt) -> list[tuple[str, str]]:
-    """All (chosen, rejected) pairs of a ranking, tied pairs excluded: C(K,2) without ties."""
+    """All (chosen, rejected) pairs of a ranking: C(K,2) without ties, and without pairs of
+    identical texts (a model often samples the same answer twice; whatever order a labeler put
+    the copies in, a text cannot be preferred to itself)."""
     pairs = []
     for i, j in combinations(range(len(r.completions)), 2):
+        if r.completions[i] == r.completions[j]:
+            continue
         if r.ranks[i] < r.ranks[j]:
             pairs.append((r.completions[i], r.completions[j]))
         elif r.ranks[j] < r.ranks[i]:
             pairs.append((r.completions[j], r.completions[i]))
     return pairs
+
+
+def distinct_completions(r: RankedPrompt) -> RankedPrompt | None:
+    """The ranking with each distinct completion once, at the best rank it was given (None when
+    fewer than two distinct completions remain). Copies of one text say nothing about
+    preference, and the K-wise reward loss would otherwise compare a text with itself."""
+    best: dict[str, int] = {}
+    for completion, rank in zip(r.completions, r.ranks):
+        best[completion] = min(rank, best.get(completion, rank))
+    if len(best) < 2:
+        return None
+    return RankedPrompt(r.prompt, tuple(best), tuple(best.values()))

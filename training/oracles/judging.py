@@ -14,11 +14,24 @@ class Oracle(Protocol):
     def score(self, prompt: str, response: str) -> float: ...
 
 
-def noisy_order(oracle: Oracle, prompt: str, responses: Sequence[str], *, noise: float, rng: random.Random) -> list[int]:
-    """Indices of `responses`, best first, as a labeler who agrees with the oracle up to noise:
-    each score is perturbed by Gaussian noise of std `noise` before sorting."""
-    noisy = [oracle.score(prompt, r) + rng.gauss(0.0, noise) if noise > 0 else oracle.score(prompt, r) for r in responses]
-    return sorted(range(len(responses)), key=lambda i: -noisy[i])
+def noisy_ranking(oracle: Oracle, prompt: str, responses: Sequence[str], *, noise: float, rng: random.Random) -> list[list[int]]:
+    """Indices of `responses` in groups, best group first, as a labeler who agrees with the
+    oracle up to noise. A group of several is a tie.
+
+    Responses the oracle scores the same are tied: identical texts, or different answers that
+    are equally good (two wrong colours). A careful labeler has no preference between them, and
+    ordering them at random would teach the reward model preferences nobody holds. The noise
+    is Gaussian, std `noise`, on each distinct score before the groups are ordered, so answers
+    of nearly equal quality can swap places (labelers disagree) while clearly better ones
+    rarely do.
+    """
+    scores = [oracle.score(prompt, r) for r in responses]
+    levels = sorted(set(scores), reverse=True)
+    perceived = {level: level + rng.gauss(0.0, noise) if noise > 0 else level for level in levels}
+    return [
+        [i for i, s in enumerate(scores) if s == level]
+        for level in sorted(levels, key=lambda level: -perceived[level])
+    ]
 
 
 def mean_score(oracle: Oracle, eval_samples: Sequence[dict]) -> float | None:

@@ -26,29 +26,45 @@ SECTIONS: dict[str, type] = {
 }
 
 # Demo settings: a full round (SFT -> RM -> PPO -> sampling) on the tiny model takes well
-# under 3 minutes on 2 CPU cores and measurably improves the shipped oracle's score. The
-# learning rates are far above what a real model wants; a GPU deployment overrides them.
+# under 3 minutes on 2 CPU cores and measurably improves the shipped oracle's score (see
+# "Simulated labelers" in the README). The learning rates are far above what a real model wants;
+# a GPU deployment overrides them. Why these values, on the sky oracle's 20 questions:
+# - SFT stops while the policy still samples a mix of right and wrong answers; trained to
+#   memorisation it repeats one answer per prompt and the rankings say nothing.
+# - Three ranking tasks per prompt: a reward model needs several rankings of fresh samples
+#   per prompt before it prefers the right answer over a merely well-formed one.
+# - The reward model learns slowly (small batches, low lr, several epochs); the policy moves
+#   fast but on a short KL leash (beta 1), because with this little data every step past
+#   what the reward model really knows is reward hacking.
 DEFAULT_ROUND_CONFIG: dict[str, Any] = {
     # "ppo" (InstructGPT) or "dpo" (the lighter alternative).
     "algorithm": "ppo",
-    # Fewer train-split demonstrations than this and SFT is skipped.
+    # SFT runs when at least this many distinct train demonstrations are new since the last
+    # SFT checkpoint; otherwise it is skipped and later stages continue from that checkpoint.
     "min_demonstrations": 4,
     # Fewer rankings (with at least one non-tied pair) than this and the RM, PPO and DPO are skipped.
     "min_rankings": 4,
     # Completions per held-out eval prompt generated from the round's final policy.
-    "eval_samples_per_prompt": 4,
+    "eval_samples_per_prompt": 16,
+    # Ranking tasks (each of the project's K fresh samples) per train prompt after each round.
+    "ranking_tasks_per_prompt": 3,
     "runtime": {"device": "auto", "dtype": "auto", "seed": 0},
-    "sft": {"epochs": 20, "lr": 3e-3, "batch_size": 8, "max_length": 128, "save_every": 10},
-    "reward": {"epochs": 4, "lr": 1e-3, "batch_size": 8, "max_length": 128, "save_every": 10},
+    "sft": {"epochs": 30, "lr": 3e-3, "batch_size": 8, "max_length": 128, "save_every": 10},
+    "reward": {"epochs": 10, "lr": 1e-4, "batch_size": 2, "max_length": 128, "save_every": 50},
     "ppo": {
-        "steps": 20, "rollout_batch_size": 16, "minibatch_size": 8, "ppo_epochs": 2, "lr": 1e-4, "beta": 0.1,
+        "steps": 60, "rollout_batch_size": 64, "minibatch_size": 16, "ppo_epochs": 4, "lr": 1e-3, "beta": 1.0,
         "max_new_tokens": 16, "max_prompt_length": 128, "save_every": 5,
     },
     "dpo": {"epochs": 2, "lr": 1e-4, "batch_size": 8, "max_length": 128, "save_every": 10},
     "sample": {"temperature": 1.0, "top_p": 1.0, "max_new_tokens": 16, "seed": 0, "batch_size": 16},
 }
 
-_SCALARS = {"algorithm": str, "min_demonstrations": int, "min_rankings": int, "eval_samples_per_prompt": int}
+_SCALARS = {
+    "algorithm": str, "min_demonstrations": int, "min_rankings": int, "eval_samples_per_prompt": int,
+    "ranking_tasks_per_prompt": int,
+}
+# Scalars that must be at least 1 (the others at least 0).
+_POSITIVE = ("min_demonstrations", "min_rankings", "ranking_tasks_per_prompt")
 
 
 def _type_ok(value: Any, default: Any) -> bool:
@@ -94,8 +110,8 @@ def round_config_validate(config: Any) -> dict[str, Any]:
             )
     if merged["algorithm"] not in ("ppo", "dpo"):
         raise ApplicationError("config.algorithm must be 'ppo' or 'dpo'.", details={"field": "config.algorithm"})
-    for key in ("min_demonstrations", "min_rankings", "eval_samples_per_prompt"):
-        if merged[key] < (1 if key.startswith("min") else 0):
+    for key in ("min_demonstrations", "min_rankings", "eval_samples_per_prompt", "ranking_tasks_per_prompt"):
+        if merged[key] < (1 if key in _POSITIVE else 0):
             raise ApplicationError(f"config.{key} is too small.", details={"field": f"config.{key}"})
     try:
         for key in SECTIONS:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from config.errors import ApplicationError, Conflict, NotFound
 from labeling import selectors as labeling_selectors
 from labeling.models import Project, Prompt, Split
-from training.models import DataSnapshot, RoundSchedule, TrainingJob, TrainingRound
+from training.models import Checkpoint, DataSnapshot, RoundSchedule, TrainingJob, TrainingRound
 from training.services.jobs import job_enqueue
 from training.services.round_config import round_config_validate
 
@@ -72,8 +72,16 @@ def _plan(round_: TrainingRound, counts: dict) -> list[tuple[str, str]]:
     """(stage, reason to skip or "") for every stage of the round, decided on the snapshot."""
     cfg = round_.config
     plan = []
-    if counts["demonstrations_train"] >= cfg["min_demonstrations"]:
+    # Older snapshots have no "demonstrations_new": every demonstration counted as new then.
+    new = counts.get("demonstrations_new", counts["demonstrations_train"])
+    if new >= cfg["min_demonstrations"]:
         plan.append((TrainingJob.Stage.SFT, ""))
+    elif counts["demonstrations_train"] >= cfg["min_demonstrations"]:
+        # Training the last SFT model again on what it has already learnt only overfits it.
+        plan.append((TrainingJob.Stage.SFT, (
+            f"Skipped: {new} demonstrations arrived since the last SFT checkpoint was trained, SFT needs "
+            f"{cfg['min_demonstrations']} new ones; later stages continue from that checkpoint."
+        )))
     else:
         plan.append((TrainingJob.Stage.SFT, (
             f"Skipped: {counts['demonstrations_train']} train demonstrations in the snapshot, SFT needs "
@@ -94,18 +102,38 @@ def _plan(round_: TrainingRound, counts: dict) -> list[tuple[str, str]]:
     return plan
 
 
+def _trained_demonstrations(project: Project) -> set[tuple[int, str]]:
+    """(prompt id, text) of the demonstrations the project's last SFT checkpoint was trained on."""
+    from training.services.stages import latest_checkpoint
+
+    sft = latest_checkpoint(project, [Checkpoint.Stage.SFT])
+    if sft is None or sft.snapshot is None:
+        return set()
+    return set(
+        labeling_selectors.training_demonstrations(project=project)
+        .filter(id__in=sft.snapshot.demonstration_ids)
+        .values_list("prompt_id", "text")
+    )
+
+
 def snapshot_freeze(*, project: Project) -> DataSnapshot:
     """Freeze the exact demonstrations and rankings a round trains on (ids, so nothing that
-    arrives later changes what the round saw). Call inside a transaction."""
+    arrives later changes what the round saw). Call inside a transaction.
+
+    Demonstrations are counted by content: ``demonstrations_train`` distinct (prompt, text)
+    pairs of train prompts, ``demonstrations_new`` those the last SFT checkpoint has not seen.
+    """
     from training.services.stages import ranking_as_ranked_prompt
 
     demos = list(labeling_selectors.training_demonstrations(project=project).select_related("prompt").order_by("id"))
     rankings = list(labeling_selectors.training_rankings(project=project).order_by("id"))
     usable = [r for r in rankings if ranking_as_ranked_prompt(r) is not None]
     prompt_ids = list(Prompt.objects.filter(project=project, split=Split.TRAIN).order_by("id").values_list("id", flat=True))
+    distinct_train = {(d.prompt_id, d.text) for d in demos if d.prompt.split != Split.EVAL}
     counts = {
         "demonstrations": len(demos),
-        "demonstrations_train": sum(1 for d in demos if d.prompt.split != Split.EVAL),
+        "demonstrations_train": len(distinct_train),
+        "demonstrations_new": len(distinct_train - _trained_demonstrations(project)),
         "rankings": len(rankings),
         "rankings_usable": len(usable),
         "prompts": len(prompt_ids),

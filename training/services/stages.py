@@ -15,7 +15,7 @@ from typing import Callable
 from labeling import selectors as labeling_selectors
 from labeling import services as labeling_services
 from labeling.models import Prompt, Split
-from training.ml.data import Demonstration, RankedPrompt, preference_pairs
+from training.ml.data import Demonstration, RankedPrompt, distinct_completions, preference_pairs
 from training.models import Checkpoint, DataSnapshot, TrainingJob, TrainingRound
 from training.services import storage
 from training.services.jobs import Lease, json_safe
@@ -42,35 +42,45 @@ class StageOutcome:
 
 
 def _hold_out(train: list, eval_: list) -> tuple[list, list]:
-    # Without an eval split, every 10th example measures the stage instead of training it.
-    if eval_ or len(train) < 10:
+    # Without an eval split, every 10th prompt measures the stage instead of training it. By
+    # prompt, not by row: several labelers' work on one prompt must not sit on both sides.
+    if eval_:
         return train, eval_
-    return [x for i, x in enumerate(train) if i % 10 != 9], [x for i, x in enumerate(train) if i % 10 == 9]
+    prompts = list(dict.fromkeys(x.prompt for x in train))
+    if len(prompts) < 10:
+        return train, eval_
+    held = set(prompts[9::10])
+    return [x for x in train if x.prompt not in held], [x for x in train if x.prompt in held]
 
 
 def snapshot_demonstrations(snapshot: DataSnapshot) -> tuple[list[Demonstration], list[Demonstration]]:
-    """The snapshot's demonstrations as (train, eval), split by their prompt's split."""
+    """The snapshot's distinct demonstrations as (train, eval), split by their prompt's split.
+
+    Labelers who wrote the same text for a prompt (a task with overlap, a short factual
+    answer) count once: copies would multiply that prompt's weight and every epoch's steps.
+    """
     rows = (
         labeling_selectors.training_demonstrations(project=snapshot.project)
         .filter(id__in=snapshot.demonstration_ids)
         .select_related("prompt")
         .order_by("id")
     )
-    train, eval_ = [], []
+    train, eval_ = {}, {}
     for d in rows:
-        (eval_ if d.prompt.split == Split.EVAL else train).append(Demonstration(d.prompt.text, d.text))
-    return _hold_out(train, eval_)
+        (eval_ if d.prompt.split == Split.EVAL else train).setdefault(Demonstration(d.prompt.text, d.text), None)
+    return _hold_out(list(train), list(eval_))
 
 
 def ranking_as_ranked_prompt(ranking) -> RankedPrompt | None:
-    """A labeling Ranking (entries prefetched) as the library's RankedPrompt, or None when it
-    says nothing about preference (fewer than two samples, or all tied)."""
+    """A labeling Ranking (entries prefetched) as the library's RankedPrompt, each distinct text
+    once at its best rank; None when it says nothing about preference (fewer than two distinct
+    samples, or all tied)."""
     entries = list(ranking.entries.all())
     if len(entries) < 2:
         return None
     prompt = entries[0].sample.prompt.text
-    ranked = RankedPrompt(prompt, tuple(e.sample.text for e in entries), tuple(e.rank for e in entries))
-    return ranked if preference_pairs(ranked) else None
+    ranked = distinct_completions(RankedPrompt(prompt, tuple(e.sample.text for e in entries), tuple(e.rank for e in entries)))
+    return ranked if ranked is not None and preference_pairs(ranked) else None
 
 
 def snapshot_rankings(snapshot: DataSnapshot) -> tuple[list[RankedPrompt], list[RankedPrompt]]:
@@ -264,34 +274,45 @@ def _run_sample(*, job, lease, out_rel, out_abs) -> StageOutcome:
     prompts = list(labeling_selectors.prompts_for_sampling(project=project, split="train"))
     eval_prompts = list(Prompt.objects.filter(project=project, split=Split.EVAL).order_by("id"))
     per_eval = round_.config.get("eval_samples_per_prompt", 0)
-    lease.log_line(f"sampling {base.k} completions for {len(prompts)} prompts from {policy.stage} {policy.id}")
+    tasks_per_prompt = round_.config.get("ranking_tasks_per_prompt", 1)
+    lease.log_line(
+        f"sampling {tasks_per_prompt} x {base.k} completions for {len(prompts)} prompts from {policy.stage} {policy.id}"
+    )
     chunks = [prompts[i : i + base.batch_size] for i in range(0, len(prompts), base.batch_size)]
     total = len(chunks) + (1 if eval_prompts and per_eval else 0)
-    completions: dict[int, list[str]] = {}
+    # One {prompt id: K completions} per ranking task a prompt gets this round.
+    completions: list[dict[int, list[str]]] = [{} for _ in range(tasks_per_prompt)]
     generation = {}
     for index, chunk in enumerate(chunks):
         if lease.should_stop():
             return StageOutcome(stopped=True)
         # A different seed per round and chunk: every round shows labelers fresh samples.
-        config = stage_config(round_.config, "sample", k=project.k, seed=base.seed + 1000 * round_.number + index)
+        config = stage_config(
+            round_.config, "sample", k=project.k * tasks_per_prompt, seed=base.seed + 1000 * round_.number + index
+        )
         texts = generate(storage.absolute(policy.path), [p.text for p in chunk], config, runtime)
-        completions.update({p.id: list(t) for p, t in zip(chunk, texts)})
-        generation = {**asdict(config), "seed": base.seed + 1000 * round_.number, "policy_stage": policy.stage}
-        lease.progress(index + 1, total, {"prompts": float(len(completions))})
+        for p, t in zip(chunk, texts):
+            for task in range(tasks_per_prompt):
+                completions[task][p.id] = [_storable(c) for c in t[task * project.k : (task + 1) * project.k]]
+        generation = {
+            **asdict(config), "k": project.k, "seed": base.seed + 1000 * round_.number, "policy_stage": policy.stage,
+        }
+        lease.progress(index + 1, total, {"prompts": float(len(completions[0]))})
     eval_samples, win_rate = [], None
     if eval_prompts and per_eval:
         config = stage_config(round_.config, "sample", k=per_eval, seed=EVAL_SEED)
         texts = generate(storage.absolute(policy.path), [p.text for p in eval_prompts], config, runtime)
-        eval_samples = [{"prompt": p.text, "completions": list(t)} for p, t in zip(eval_prompts, texts)]
+        eval_samples = [{"prompt": p.text, "completions": [_storable(c) for c in t]} for p, t in zip(eval_prompts, texts)]
         win_rate = _reward_model_win_rate(round_, policy, eval_prompts, texts, config, runtime)
-        lease.progress(total, total, {"prompts": float(len(completions))})
+        lease.progress(total, total, {"prompts": float(len(completions[0]))})
 
     def after(job_: TrainingJob) -> None:
-        if completions:
-            labeling_services.ranking_tasks_create_from_model(
-                project=project, completions=completions, checkpoint_id=policy.id, round_number=round_.number,
-                generation=json_safe(generation),
-            )
+        for task_completions in completions:
+            if task_completions:
+                labeling_services.ranking_tasks_create_from_model(
+                    project=project, completions=task_completions, checkpoint_id=policy.id, round_number=round_.number,
+                    generation=json_safe(generation),
+                )
         if eval_samples:
             locked = Checkpoint.objects.select_for_update().get(id=policy.id)
             locked.eval_samples = eval_samples
@@ -299,11 +320,18 @@ def _run_sample(*, job, lease, out_rel, out_abs) -> StageOutcome:
                 locked.metrics = {**locked.metrics, "win_rate_vs_sft": win_rate}
             locked.save(update_fields=["eval_samples", "metrics"])
 
+    n_tasks = sum(len(c) for c in completions)
     message = (
-        f"{len(completions)} ranking tasks of {base.k} samples from {policy.stage} checkpoint {policy.id}"
-        if completions else "No prompt needs ranking; no samples generated."
+        f"{n_tasks} ranking tasks of {base.k} samples from {policy.stage} checkpoint {policy.id}"
+        if n_tasks else "No prompt needs ranking; no samples generated."
     )
     return StageOutcome(message=message, after=after)
+
+
+def _storable(text: str) -> str:
+    """A model's text as the database can hold it: a byte-level model can emit the 0x00 byte,
+    which PostgreSQL text and jsonb reject."""
+    return text.replace("\x00", "")
 
 
 def _reward_model_win_rate(round_, policy: Checkpoint, eval_prompts, policy_texts, config, runtime) -> float | None:

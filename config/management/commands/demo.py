@@ -62,9 +62,14 @@ class Command(BaseCommand):
         processes: list[tuple[str, subprocess.Popen]] = [
             (
                 "web",
+                # gunicorn closes an idle keep-alive connection after --keep-alive seconds (2 by
+                # default); a client that reuses it at that moment (the simulated admin polls a
+                # round every 2 s) gets "connection reset". 75 s, as nginx, makes that rare;
+                # simulate_labelers also retries.
                 subprocess.Popen(
                     [python, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{opts['host']}:{opts['port']}",
-                     "--workers", "2", "--threads", "4", "--access-logfile", "-", "--log-level", "warning"],
+                     "--workers", "2", "--threads", "4", "--keep-alive", "75", "--access-logfile", "-",
+                     "--log-level", "warning"],
                     env=env,
                 ),
             ),

@@ -7,7 +7,7 @@ import pytest
 
 from training.ml.checkpoints import CheckpointMeta, read_meta, write_meta
 from training.ml.config import PPOConfig, SampleConfig
-from training.ml.data import RankedPrompt, preference_pairs
+from training.ml.data import RankedPrompt, distinct_completions, preference_pairs
 from training.ml.models import format_prompt, load_causal_lm, load_reward_model, load_tokenizer
 from training.ml.sampling import generate
 from training.ml.scoring import score
@@ -16,6 +16,17 @@ from training.ml.scoring import score
 def test_preference_pairs_are_all_non_tied_pairs_best_first():
     r = RankedPrompt("p", ("a", "b", "c", "d"), (2, 1, 2, 3))
     assert sorted(preference_pairs(r)) == sorted([("b", "a"), ("b", "c"), ("b", "d"), ("a", "d"), ("c", "d")])
+
+
+def test_a_text_is_never_preferred_to_a_copy_of_itself():
+    # A model sampled "Blue" twice; the labeler had to put one copy above the other.
+    r = RankedPrompt("p", ("Blue", "Brown", "Blue"), (1, 2, 3))
+    # No (Blue, Blue) pair; the two copies still contradict each other about Brown...
+    assert sorted(preference_pairs(r)) == [("Blue", "Brown"), ("Brown", "Blue")]
+    # ... which is why rankings reach the reward model and DPO with each distinct text once.
+    assert distinct_completions(r) == RankedPrompt("p", ("Blue", "Brown"), (1, 2)), "each text once, at its best rank"
+    assert preference_pairs(distinct_completions(r)) == [("Blue", "Brown")]
+    assert distinct_completions(RankedPrompt("p", ("Blue", "Blue"), (1, 2))) is None
 
 
 def test_ranked_prompt_rejects_mismatched_ranks():

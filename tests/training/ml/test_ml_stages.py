@@ -1,6 +1,5 @@
 """Each stage trains the tiny model on CPU and really learns."""
 
-from dataclasses import replace
 
 import pytest
 

@@ -17,7 +17,7 @@ import torch
 
 from training.ml.batching import Batch, collate, sequence_scores, tokenize_pair
 from training.ml.config import RewardConfig
-from training.ml.data import RankedPrompt, preference_pairs
+from training.ml.data import RankedPrompt, distinct_completions, preference_pairs
 from training.ml.losses import kwise_pair_accuracy, kwise_reward_loss
 from training.ml.models import load_reward_model, load_tokenizer
 from training.ml.stages.state import (
@@ -60,6 +60,11 @@ def collate_rankings(rankings: Sequence[list[tuple[list[int], list[int], int]]],
     )
 
 
+def _usable(rankings: Sequence[RankedPrompt]) -> list[RankedPrompt]:
+    """Each distinct completion once per ranking; rankings left with no preference dropped."""
+    return [d for r in rankings if (d := distinct_completions(r)) is not None and preference_pairs(d)]
+
+
 @torch.no_grad()
 def evaluate_reward(model, rankings, pad_id: int, config: RewardConfig) -> dict:
     """Pairwise accuracy and K-way loss on held-out rankings (nan when there are none)."""
@@ -94,7 +99,8 @@ def train_reward_model(
 ) -> StageResult:
     """Train a scalar-head reward model from the SFT checkpoint `parent` on K-way rankings.
 
-    Rankings whose completions are all tied carry no preference and are skipped.
+    Copies of one text in a ranking count once (at their best rank); rankings whose
+    completions are all tied or all the same carry no preference and are skipped.
     Per-step metrics: loss, accuracy (train pairs), lr, grad_norm, tokens_per_s, and
     eval_accuracy/eval_loss every `eval_every` steps. Final metrics: eval_accuracy,
     eval_accuracy_initial, eval_loss, train_loss.
@@ -106,8 +112,8 @@ def train_reward_model(
     tokenizer = load_tokenizer(parent)
     model = load_reward_model(parent, runtime, trainable=True)
     pad_id = tokenizer.pad_token_id
-    train_rows = [tokenize_ranking(tokenizer, r, config.max_length) for r in train if preference_pairs(r)]
-    eval_rows = [tokenize_ranking(tokenizer, r, config.max_length) for r in eval if preference_pairs(r)]
+    train_rows = [tokenize_ranking(tokenizer, d, config.max_length) for d in _usable(train)]
+    eval_rows = [tokenize_ranking(tokenizer, d, config.max_length) for d in _usable(eval)]
     per_epoch = steps_per_epoch(len(train_rows), config.batch_size)
     total = config.epochs * per_epoch
     optimizer, scheduler = build_optimizer(model.parameters(), config, total)
