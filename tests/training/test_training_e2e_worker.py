@@ -108,21 +108,26 @@ def schedule(client: APIClient, project, config: dict) -> int:
     return response.json()["id"]
 
 
+def work_queue(project, labeler, kind: str, answer) -> None:
+    """The labeler claims tasks of ``kind`` over the API until none is left, submitting
+    ``answer(assignment)`` for each."""
+    client = APIClient()
+    client.force_authenticate(labeler)
+    while True:
+        response = client.post(f"/api/projects/{project.slug}/tasks/next/", {"kind": kind}, format="json")
+        assert response.status_code == 200, response.content
+        assignment = response.json()["assignment"]
+        if assignment is None:
+            return
+        submitted = client.post(f"/api/assignments/{assignment['id']}/submit/", answer(assignment), format="json")
+        assert submitted.status_code == 201, submitted.content
+
+
 def label_through_api(project, labeler) -> list[Demonstration]:
     """A labeler claims every demonstration task over the API and submits the oracle's answer."""
     for prompt in project.prompts.filter(split=Split.TRAIN):
         Task.objects.get_or_create(project=project, prompt=prompt, kind=Task.Kind.DEMONSTRATION)
-    client = APIClient()
-    client.force_authenticate(labeler)
-    while True:
-        response = client.post(f"/api/projects/{project.slug}/tasks/next/", {"kind": "demonstration"}, format="json")
-        assert response.status_code == 200, response.content
-        assignment = response.json()["assignment"]
-        if assignment is None:
-            break
-        answer = {"text": oracle.ideal(assignment["prompt"]["text"]), "time_spent_ms": 1200}
-        submitted = client.post(f"/api/assignments/{assignment['id']}/submit/", answer, format="json")
-        assert submitted.status_code == 201, submitted.content
+    work_queue(project, labeler, "demonstration", lambda a: {"text": oracle.ideal(a["prompt"]["text"]), "time_spent_ms": 1200})
     demos = list(Demonstration.objects.filter(prompt__project=project))
     assert len(demos) == project.prompts.filter(split=Split.TRAIN).count()
     return demos
@@ -135,24 +140,18 @@ def rank_through_api(project, labeler, n: int) -> list[Ranking]:
         answer = oracle.ideal(prompt.text)
         samples = labeling_services.samples_create(prompt=prompt, texts=[answer, f"{answer} I think", "Maybe", "It depends on the day"])
         labeling_services.ranking_task_create(prompt=prompt, samples=samples)
-    client = APIClient()
-    client.force_authenticate(labeler)
     rng = random.Random(0)
-    while True:
-        response = client.post(f"/api/projects/{project.slug}/tasks/next/", {"kind": "ranking"}, format="json")
-        assert response.status_code == 200, response.content
-        assignment = response.json()["assignment"]
-        if assignment is None:
-            break
+
+    def answer(assignment: dict) -> dict:
         samples = assignment["samples"]
         groups = noisy_ranking(oracle, assignment["prompt"]["text"], [s["text"] for s in samples], noise=0.1, rng=rng)
-        body = {
+        return {
             "order": [[samples[i]["id"] for i in group] for group in groups],
             "scores": {str(samples[i]["id"]): 7 - rank for rank, group in enumerate(groups) for i in group},
             "time_spent_ms": 2500,
         }
-        submitted = client.post(f"/api/assignments/{assignment['id']}/submit/", body, format="json")
-        assert submitted.status_code == 201, submitted.content
+
+    work_queue(project, labeler, "ranking", answer)
     rankings = list(Ranking.objects.filter(task__project=project))
     assert len(rankings) == n
     return rankings
