@@ -110,15 +110,6 @@ def assignment_get_for_user(*, assignment_id: int, user: AbstractBaseUser) -> As
         raise NotFound("No such assignment.") from exc
 
 
-def assignment_for_display(*, assignment_id: int) -> Assignment:
-    """An assignment with everything the labeling screen shows, in as few queries as possible."""
-    return (
-        Assignment.objects.select_related("task", "task__prompt", "task__project")
-        .prefetch_related(Prefetch("task__task_samples", queryset=TaskSample.objects.select_related("sample")))
-        .get(pk=assignment_id)
-    )
-
-
 # The labeling screen's payload in one statement: the assignment (a row of ``{source}``: the
 # table, or the claim's INSERT ... RETURNING), its task, project and prompt, and the task's
 # samples as [id, text] pairs in task order (JSON, aggregated per dialect).
@@ -131,7 +122,6 @@ JOIN labeling_project p ON p.id = t.project_id
 JOIN labeling_prompt pr ON pr.id = t.prompt_id
 {where}
 """
-PAYLOAD_COLUMNS = 13
 _PAYLOAD_SAMPLES = {
     "postgresql": (
         "(SELECT json_agg(json_build_array(s.id, s.text) ORDER BY ts.position) FROM labeling_tasksample ts "

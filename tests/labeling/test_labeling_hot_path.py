@@ -1,6 +1,7 @@
 """The next-task and submit hot path: raw SQL that must agree with the ORM it replaced.
 
-- the one-query payload has exactly the shape and values of the API's AssignmentOutput;
+- the one-query payload has exactly the shape and values of the API's AssignmentOutput (which the
+  assignment list and detail endpoints serialize through the ORM);
 - the ranking store gives the same rows through its single PostgreSQL statement and through
   the portable statements the embedded SQLite default uses (both run here, on PostgreSQL);
 - token authentication loads the user's roles in the same query, and refuses bad tokens.
@@ -37,7 +38,7 @@ def test_payload_matches_the_serializer(project, labeler, kind):
     (RankingTaskFactory if kind == "ranking" else DemonstrationTaskFactory)(project=project)
     assignment = assignment_claim_next(user=labeler, project=project)
     # The claim's own statement read the new lease's payload (PostgreSQL).
-    assert _rendered(assignment.payload) == _rendered(AssignmentOutput(selectors.assignment_for_display(assignment_id=assignment.pk)).data)
+    assert _rendered(assignment.payload) == _rendered(AssignmentOutput(selectors.assignment_get_for_user(assignment_id=assignment.pk, user=labeler)).data)
     stored = Assignment.objects.get(pk=assignment.pk)
     assert (assignment.shown_order, assignment.expires_at, assignment.created_at) == (stored.shown_order, stored.expires_at, stored.created_at)
     if kind == "ranking":
@@ -45,7 +46,7 @@ def test_payload_matches_the_serializer(project, labeler, kind):
 
     Assignment.objects.filter(pk=assignment.pk).update(draft="half <b>written</b>", draft_saved_at=timezone.now())
     fast = selectors.assignment_payload(assignment_id=assignment.pk)
-    orm = AssignmentOutput(selectors.assignment_for_display(assignment_id=assignment.pk)).data
+    orm = AssignmentOutput(selectors.assignment_get_for_user(assignment_id=assignment.pk, user=labeler)).data
     assert _rendered(fast) == _rendered(orm)
     if kind == "ranking":
         assert [s["label"] for s in fast["samples"]] == ["A", "B", "C", "D"]
@@ -58,7 +59,7 @@ def test_payload_of_a_skipped_assignment_matches_too(project, labeler):
     assignment_skip(assignment_id=assignment.pk, user=labeler, reason="unclear")
     fast = selectors.assignment_payload(assignment_id=assignment.pk)
     assert fast["status"] == "skipped"
-    assert _rendered(fast) == _rendered(AssignmentOutput(selectors.assignment_for_display(assignment_id=assignment.pk)).data)
+    assert _rendered(fast) == _rendered(AssignmentOutput(selectors.assignment_get_for_user(assignment_id=assignment.pk, user=labeler)).data)
 
 
 @pytest.mark.parametrize("single_statement", [True, False], ids=["postgres-statement", "portable-statements"])
