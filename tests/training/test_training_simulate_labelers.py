@@ -94,3 +94,11 @@ def test_no_server_is_a_clear_error():
     with pytest.raises(Unreachable, match=r"got no answer after 3 tries .*is the server running at http://127.0.0.1:9\?"):
         Api("http://127.0.0.1:9", "nobody", "pw", warn=warnings.append, attempts=3, pause=0)
     assert len(warnings) == 2
+
+
+@pytest.mark.parametrize("args", [["--k", "1"], ["--k", "10"], ["--labelers", "0"], ["--round-timeout", "0"]])
+def test_bad_arguments_are_refused_with_a_message(args):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--"):
+        call_command("simulate_labelers", "--base-url", "http://127.0.0.1:9", "--project", "nowhere", *args)

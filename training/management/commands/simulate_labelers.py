@@ -176,6 +176,8 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["labelers"] < 1 or opts["rounds"] < 1 or opts["noise"] < 0:
             raise CommandError("--labelers and --rounds must be at least 1 and --noise non-negative.")
+        if not 2 <= opts["k"] <= 9 or opts["round_timeout"] <= 0:
+            raise CommandError("--k must be from 2 to 9 and --round-timeout positive.")
         oracle = load_oracle(opts["oracle"])
         rng = random.Random(opts["seed"])
         names = self._accounts(opts["labelers"])
