@@ -6,13 +6,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from config.spa import spa_index
 
 urlpatterns = [
+    # First: the labeling API carries most requests (see labeling/api/urls.py).
+    path("api/", include("labeling.api.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
-    path("api/", include("labeling.api.urls")),
     path("api/", include("training.api.urls")),
     path("api/", include("exports.api.urls")),
     # The single-page app answers every other path (frontend routes); see config/spa.py.

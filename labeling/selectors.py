@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.errors import NotFound
 from labeling.models import Assignment, Demonstration, Project, Prompt, Ranking, RankingEntry, Task, TaskSample
-from labeling.sql import read_datetime, read_json
+from labeling.sql import read_datetime, read_json, select_one
 
 # --- Projects and prompts ------------------------------------------------------------------
 
@@ -26,9 +26,9 @@ def project_list(*, include_inactive: bool = False) -> QuerySet[Project]:
 
 
 def project_get(*, slug: str, include_inactive: bool = False) -> Project:
-    # A raw query (values still converted by the model's fields): this runs on every
-    # next-task call, where building an ORM query cost more than running it.
-    project = next(iter(Project.objects.raw("SELECT * FROM labeling_project WHERE slug = %s", [slug])), None)
+    # Raw SQL (values still converted as the ORM does): this runs on every next-task call,
+    # where building an ORM query cost more than running it.
+    project = select_one(Project, "slug = %s", [slug])
     if project is None or not (include_inactive or project.is_active):
         raise NotFound(f"No project {slug!r}.")
     return project

@@ -46,3 +46,42 @@ def instance(model: type[Model], values: dict[str, Any]) -> Model:
     every other field is deferred and loads on first access, as with ``QuerySet.only``."""
     fields = [f.attname for f in model._meta.concrete_fields if f.attname in values]
     return model.from_db(connection.alias, fields, [values[name] for name in fields])
+
+
+# Per (model, database vendor): the SELECT list of the model's concrete fields and, per field,
+# the converters the ORM would apply to the value read (built once: working them out is most
+# of what a small ORM query costs).
+_READERS: dict[tuple[type[Model], str], tuple[str, list[str], list[tuple[int, list]]]] = {}
+
+
+def _reader(model: type[Model]):
+    key = (model, connection.vendor)
+    if key not in _READERS:
+        table = model._meta.db_table
+        fields = list(model._meta.concrete_fields)
+        quote = connection.ops.quote_name
+        converters = []
+        for index, field in enumerate(fields):
+            column = field.get_col(table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((index, [(convert, column) for convert in found]))
+        select = ", ".join(f"{quote(table)}.{quote(f.column)}" for f in fields)
+        _READERS[key] = (select, [f.attname for f in fields], converters)
+    return _READERS[key]
+
+
+def select_one(model: type[Model], where: str, params) -> Model | None:
+    """The one ``model`` row matching ``where`` (raw SQL over the model's table), as a model
+    instance with every concrete field loaded and converted as the ORM does; None if none."""
+    select, attnames, converters = _reader(model)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM {connection.ops.quote_name(model._meta.db_table)} WHERE {where}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, chain in converters:
+        for convert, column in chain:
+            values[index] = convert(values[index], column, connection)
+    return model.from_db(connection.alias, attnames, values)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from string import ascii_uppercase
 
 from drf_spectacular.utils import extend_schema_field
@@ -13,7 +14,21 @@ from labeling.roles import ALL_ROLES, user_roles
 
 
 class StrictInput(serializers.Serializer):
-    """An input that rejects unknown fields, naming them, instead of silently dropping them."""
+    """An input that rejects unknown fields, naming them, instead of silently dropping them.
+
+    DRF deep-copies every declared field (and their child fields) for each serializer it
+    builds; an input is built on every request, so here each class copies its declared fields
+    once and each instance takes shallow copies of those, bound to itself. Input fields keep
+    no state while validating, so the shared child fields are safe across requests and threads.
+    """
+
+    def get_fields(self):
+        cls = type(self)
+        prototypes = cls.__dict__.get("_field_prototypes")
+        if prototypes is None:
+            prototypes = super().get_fields()
+            cls._field_prototypes = prototypes
+        return {name: copy.copy(field) for name, field in prototypes.items()}
 
     def to_internal_value(self, data):
         if isinstance(data, dict):

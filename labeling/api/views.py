@@ -14,7 +14,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,7 +23,6 @@ from config.errors import ApplicationError
 from labeling import selectors, services
 from labeling.api import serializers as s
 from labeling.api.permissions import AnyRoleReadAdminWrite, EngineerReadAdminWrite, HasAnyRole, IsAdmin, IsLabeler
-from labeling.models import Task
 from labeling.roles import is_labeler
 
 NO_MORE_TASKS = "No more tasks for you in this project right now. Check back later: new tasks arrive after each training round."

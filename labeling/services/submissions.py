@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from django.utils import timezone
 from config.errors import ApplicationError, Conflict
 from labeling.models import Assignment, Demonstration, Flag, Ranking, RankingEntry, Sample, Task, TaskSample
 from labeling.services.assignments import assignment_get_own_locked, assignment_revive_or_conflict
-from labeling.sql import param_datetime, param_json
+from labeling.sql import instance, param_datetime, param_json, read_json
 
 MAX_TIME_SPENT_MS = 2**31 - 1
 MAX_IDEMPOTENCY_KEY = 100
@@ -106,63 +107,49 @@ VALUES (%(assignment)s, %(task)s, %(labeler)s, %(order)s, %(none_acceptable)s, %
 RETURNING id
 """
 
-# On PostgreSQL the whole ranking submit is one statement: the ranking, its entries, the
-# assignment marked submitted and the task's count (data-modifying CTEs each run once).
-_STORE_RANKING_POSTGRES_SQL = f"""
-WITH ranking AS ({_INSERT_RANKING_SQL}), entries AS (
+# On PostgreSQL the common submit is one statement, run as its own transaction: lock the
+# labeler's live lease of a ranking task whose shown samples are exactly the ranked ones, store
+# the ranking and its entries, mark the assignment submitted and count it on the task (each
+# data-modifying CTE runs once). A concurrent submit of the same assignment waits for the row
+# lock and then finds it no longer active. When no row comes back (or a unique constraint
+# fires), the checked path below finds out why: a replay, an expired lease, a wrong sample.
+_SUBMIT_RANKING_POSTGRES_SQL = f"""
+WITH lease AS (
+  SELECT a.id, a.task_id, a.shown_order FROM labeling_assignment a JOIN labeling_task t ON t.id = a.task_id
+  WHERE a.id = %(assignment)s AND a.labeler_id = %(labeler)s AND a.status = 'active' AND a.expires_at > %(now)s
+    AND t.kind = 'ranking' AND a.shown_order @> %(ranked)s::jsonb AND jsonb_array_length(a.shown_order) = %(n)s
+  FOR UPDATE OF a
+), ranking AS (
+  INSERT INTO labeling_ranking (assignment_id, task_id, labeler_id, "order", none_acceptable, shown_order, time_spent_ms, idempotency_key, created_at)
+  SELECT lease.id, lease.task_id, %(labeler)s, %(order)s, %(none_acceptable)s, lease.shown_order, %(time_spent_ms)s, %(key)s, %(now)s
+  FROM lease
+  RETURNING id, assignment_id, task_id, shown_order
+), entries AS (
   INSERT INTO labeling_rankingentry (ranking_id, sample_id, rank, score, flags)
   SELECT ranking.id, e.sample_id, e.rank, e.score, e.flags::jsonb
   FROM ranking, unnest(%(sample_ids)s::bigint[], %(ranks)s::smallint[], %(scores)s::smallint[], %(flags)s::text[])
     AS e(sample_id, rank, score, flags)
-), submitted AS ({_COMPLETE_ASSIGNMENT_SQL}), counted AS ({_COUNT_ON_TASK_SQL})
-SELECT id FROM ranking
+), submitted AS (
+  {_COMPLETE_ASSIGNMENT_SQL.replace("id = %(assignment)s", "id IN (SELECT assignment_id FROM ranking)")}
+), counted AS (
+  {_COUNT_ON_TASK_SQL.strip().replace("id = %(task)s", "id IN (SELECT task_id FROM ranking)")}
+)
+SELECT id, task_id, shown_order FROM ranking
 """
 
 
-def _store_ranking(
-    *, assignment: Assignment, user: AbstractBaseUser, order: list[list[int]], scores: dict[int, int],
-    flags: dict[int, list[str]], none_acceptable: bool, time_spent_ms: int, idempotency_key: str | None, now,
-    single_statement: bool | None = None,
-) -> Ranking:
-    """Store the ranking and its per-sample entries and complete the assignment (see
-    :func:`_complete`), with no ORM query building: this is the hot path of every submit.
-    PostgreSQL does it in one statement, other databases in four (``single_statement``
-    chooses explicitly; tests run both on PostgreSQL)."""
-    if single_statement is None:
-        single_statement = connection.vendor == "postgresql"
-    shown_order = list(assignment.shown_order)
-    entries = [
+def _entries(order: list[list[int]], scores: dict[int, int], flags: dict[int, list[str]]) -> list[tuple[int, int, int, list[str]]]:
+    """(sample id, rank, score, flags) per ranked sample; tied samples share a rank."""
+    return [
         (sample_id, rank, scores[sample_id], flags.get(sample_id, []))
         for rank, group in enumerate(order, start=1)
         for sample_id in group
     ]
-    params = {
-        "assignment": assignment.pk, "task": assignment.task_id, "labeler": user.pk,
-        "order": param_json(Ranking, "order", order), "none_acceptable": none_acceptable,
-        "shown_order": param_json(Ranking, "shown_order", shown_order), "time_spent_ms": time_spent_ms,
-        "key": idempotency_key, "now": param_datetime(now),
-    }
-    with connection.cursor() as cursor:
-        if single_statement:
-            params.update({
-                "sample_ids": [e[0] for e in entries], "ranks": [e[1] for e in entries],
-                "scores": [e[2] for e in entries], "flags": [json.dumps(e[3]) for e in entries],
-            })
-            cursor.execute(_STORE_RANKING_POSTGRES_SQL, params)
-            ranking_id = cursor.fetchone()[0]
-        else:
-            cursor.execute(_INSERT_RANKING_SQL, params)
-            ranking_id = cursor.fetchone()[0]
-            cursor.execute(
-                "INSERT INTO labeling_rankingentry (ranking_id, sample_id, rank, score, flags) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(entries)),
-                [v for sample_id, rank, score, f in entries
-                 for v in (ranking_id, sample_id, rank, score, param_json(RankingEntry, "flags", f))],
-            )
-    if not single_statement:
-        _complete(assignment=assignment, now=now)
-    assignment.status = Assignment.Status.SUBMITTED
-    assignment.submitted_at = now
+
+
+def _ranking(*, ranking_id: int, assignment: Assignment, user: AbstractBaseUser, order: list[list[int]], shown_order: list[int],
+             none_acceptable: bool, time_spent_ms: int, idempotency_key: str | None, now) -> Ranking:
+    """The stored ranking as a model instance, as ``Ranking.objects.create`` would return it."""
     ranking = Ranking(
         id=ranking_id, assignment=assignment, task_id=assignment.task_id, labeler=user, order=order,
         none_acceptable=none_acceptable, shown_order=shown_order, time_spent_ms=time_spent_ms,
@@ -171,6 +158,88 @@ def _store_ranking(
     ranking._state.adding = False
     ranking._state.db = connection.alias
     return ranking
+
+
+def _store_ranking(
+    *, assignment: Assignment, user: AbstractBaseUser, order: list[list[int]], scores: dict[int, int],
+    flags: dict[int, list[str]], none_acceptable: bool, time_spent_ms: int, idempotency_key: str | None, now,
+) -> Ranking:
+    """Store the ranking and its per-sample entries and complete the assignment (see
+    :func:`_complete`), in plain statements that every database runs. Assumes the assignment
+    row lock. (On PostgreSQL most submits take :func:`_submit_ranking_in_one_statement`.)"""
+    shown_order = list(assignment.shown_order)
+    entries = _entries(order, scores, flags)
+    params = {
+        "assignment": assignment.pk, "task": assignment.task_id, "labeler": user.pk,
+        "order": param_json(Ranking, "order", order), "none_acceptable": none_acceptable,
+        "shown_order": param_json(Ranking, "shown_order", shown_order), "time_spent_ms": time_spent_ms,
+        "key": idempotency_key, "now": param_datetime(now),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_RANKING_SQL, params)
+        ranking_id = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO labeling_rankingentry (ranking_id, sample_id, rank, score, flags) VALUES "
+            + ", ".join(["(%s, %s, %s, %s, %s)"] * len(entries)),
+            [v for sample_id, rank, score, f in entries
+             for v in (ranking_id, sample_id, rank, score, param_json(RankingEntry, "flags", f))],
+        )
+    _complete(assignment=assignment, now=now)
+    return _ranking(
+        ranking_id=ranking_id, assignment=assignment, user=user, order=order, shown_order=shown_order,
+        none_acceptable=none_acceptable, time_spent_ms=time_spent_ms, idempotency_key=idempotency_key, now=now,
+    )
+
+
+def _submit_ranking_in_one_statement(
+    *, assignment_id: int, user: AbstractBaseUser, order: Any, scores: Any, flags: Any, none_acceptable: Any,
+    time_spent_ms: int, idempotency_key: str | None, now,
+) -> SubmitResult | None:
+    """The common ranking submit on PostgreSQL: a live lease, a well-formed ranking of exactly
+    its samples, no earlier submit. One statement (see ``_SUBMIT_RANKING_POSTGRES_SQL``), with
+    no transaction of its own to open and commit. Returns None, having written nothing, for
+    anything else; the checked path then answers."""
+    if not (isinstance(order, list) and all(isinstance(group, list) for group in order)):
+        return None
+    ranked = [sample_id for group in order for sample_id in group]
+    if not all(type(sample_id) is int for sample_id in ranked):
+        return None
+    try:
+        clean_order, clean_scores, clean_flags = _validate_ranking(
+            sample_ids=ranked, order=order, scores=scores, flags=flags, none_acceptable=none_acceptable
+        )
+    except ApplicationError:
+        return None  # the checked path names the problem against the task's own samples
+    entries = _entries(clean_order, clean_scores, clean_flags)
+    params = {
+        "assignment": assignment_id, "labeler": user.pk, "now": param_datetime(now),
+        "ranked": json.dumps(ranked), "n": len(ranked),
+        "order": param_json(Ranking, "order", clean_order), "none_acceptable": none_acceptable,
+        "time_spent_ms": time_spent_ms, "key": idempotency_key,
+        "sample_ids": [e[0] for e in entries], "ranks": [e[1] for e in entries],
+        "scores": [e[2] for e in entries], "flags": [json.dumps(e[3]) for e in entries],
+    }
+    try:
+        # Inside a caller's transaction, a savepoint keeps a constraint error from aborting it.
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            with connection.cursor() as cursor:
+                cursor.execute(_SUBMIT_RANKING_POSTGRES_SQL, params)
+                row = cursor.fetchone()
+    except IntegrityError:
+        return None  # an earlier submit with this Idempotency-Key: the checked path replays it
+    if row is None:
+        return None
+    ranking_id, task_id, shown_order = row
+    assignment = instance(Assignment, {
+        "id": assignment_id, "task_id": task_id, "labeler_id": user.pk, "status": Assignment.Status.SUBMITTED,
+        "submitted_at": now, "shown_order": read_json(shown_order),
+    })
+    assignment.labeler = user
+    ranking = _ranking(
+        ranking_id=ranking_id, assignment=assignment, user=user, order=clean_order, shown_order=assignment.shown_order,
+        none_acceptable=none_acceptable, time_spent_ms=time_spent_ms, idempotency_key=idempotency_key, now=now,
+    )
+    return SubmitResult(assignment=assignment, submission=ranking, created=True)
 
 
 @transaction.atomic
@@ -275,7 +344,6 @@ def _validate_ranking(
     return clean_order, clean_scores, clean_flags
 
 
-@transaction.atomic
 def assignment_submit_ranking(
     *,
     assignment_id: int,
@@ -292,6 +360,27 @@ def assignment_submit_ranking(
     :class:`Flag` values per sample. A retry returns the first result."""
     _check_common(time_spent_ms=time_spent_ms, idempotency_key=idempotency_key)
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        result = _submit_ranking_in_one_statement(
+            assignment_id=assignment_id, user=user, order=order, scores=scores, flags=flags,
+            none_acceptable=none_acceptable, time_spent_ms=time_spent_ms, idempotency_key=idempotency_key, now=now,
+        )
+        if result is not None:
+            return result
+    return _submit_ranking_checked(
+        assignment_id=assignment_id, user=user, order=order, scores=scores, flags=flags,
+        none_acceptable=none_acceptable, time_spent_ms=time_spent_ms, idempotency_key=idempotency_key, now=now,
+    )
+
+
+@transaction.atomic
+def _submit_ranking_checked(
+    *, assignment_id: int, user: AbstractBaseUser, order: Any, scores: Any, flags: Any, none_acceptable: Any,
+    time_spent_ms: int, idempotency_key: str | None, now,
+) -> SubmitResult:
+    """Every ranking submit on the portable path, and on PostgreSQL whatever the one statement
+    did not take: lock the assignment, replay an earlier submit, revive an expired lease,
+    check the ranking against the task's samples with a message naming the problem."""
     assignment = assignment_get_own_locked(assignment_id=assignment_id, user=user)
     replay = _replay(assignment=assignment, user=user, model=Ranking, idempotency_key=idempotency_key)
     if replay is not None:

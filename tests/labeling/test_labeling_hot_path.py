@@ -2,8 +2,9 @@
 
 - the one-query payload has exactly the shape and values of the API's AssignmentOutput (which the
   assignment list and detail endpoints serialize through the ORM);
-- the ranking store gives the same rows through its single PostgreSQL statement and through
-  the portable statements the embedded SQLite default uses (both run here, on PostgreSQL);
+- a ranking submit writes the same rows through its single PostgreSQL statement and through
+  the checked, portable statements the embedded SQLite default uses (both run here, on
+  PostgreSQL); anything the one statement does not take falls through to the checked path;
 - token authentication loads the user's roles in the same query, and refuses bad tokens.
 """
 
@@ -23,7 +24,7 @@ from labeling.models import Assignment, Ranking, RankingEntry, Task
 from labeling.roles import ADMIN, LABELER
 from labeling.services import assignment_claim_next, assignment_skip
 from labeling.services.assignments import assignment_get_own_locked
-from labeling.services.submissions import _store_ranking
+from labeling.services.submissions import _store_ranking, _submit_ranking_in_one_statement
 from tests.factories import DemonstrationTaskFactory, RankingTaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,13 +70,23 @@ def test_both_ranking_stores_write_the_same_rows(project, labeler, single_statem
     claimed = assignment_claim_next(user=labeler, project=project)
     a, b, c, d = claimed.shown_order
     order = [[b], [a, c], [d]]  # a tie in the middle
+    scores = {a: 5, b: 7, c: 5, d: 1}
     flags = {c: ["fails_instruction", "hallucination"]}
     now = timezone.now()
-    assignment = assignment_get_own_locked(assignment_id=claimed.pk, user=labeler)  # (the test runs in a transaction)
-    ranking = _store_ranking(
-        assignment=assignment, user=labeler, order=order, scores={a: 5, b: 7, c: 5, d: 1}, flags=flags,
-        none_acceptable=False, time_spent_ms=1234, idempotency_key="key-1", now=now, single_statement=single_statement,
-    )
+    if single_statement:
+        # The API sends JSON: sample ids as object keys are strings.
+        result = _submit_ranking_in_one_statement(
+            assignment_id=claimed.pk, user=labeler, order=order, scores={str(k): v for k, v in scores.items()},
+            flags={str(k): v for k, v in flags.items()}, none_acceptable=False, time_spent_ms=1234, idempotency_key="key-1", now=now,
+        )
+        assert result.created and result.assignment.status == Assignment.Status.SUBMITTED
+        ranking = result.submission
+    else:
+        assignment = assignment_get_own_locked(assignment_id=claimed.pk, user=labeler)  # (the test runs in a transaction)
+        ranking = _store_ranking(
+            assignment=assignment, user=labeler, order=order, scores=scores, flags=flags,
+            none_acceptable=False, time_spent_ms=1234, idempotency_key="key-1", now=now,
+        )
 
     stored = Ranking.objects.get(pk=ranking.pk)
     assert (stored.order, stored.shown_order, stored.time_spent_ms, stored.idempotency_key) == (order, claimed.shown_order, 1234, "key-1")
@@ -88,6 +99,44 @@ def test_both_ranking_stores_write_the_same_rows(project, labeler, single_statem
     task.refresh_from_db()
     assert task.submitted_count == 1
     assert task.status == (Task.Status.COMPLETE if overlap == 1 else Task.Status.OPEN)
+
+
+def test_the_one_statement_declines_what_it_cannot_take_and_writes_nothing(project, labeler):
+    RankingTaskFactory(project=project)
+    RankingTaskFactory(project=project)
+    claimed = assignment_claim_next(user=labeler, project=project)
+    a, b, c, d = claimed.shown_order
+    other = UserFactory(roles=[LABELER])
+    now = timezone.now()
+
+    def attempt(*, order=None, user=labeler, key=None, when=now, assignment_id=claimed.pk):
+        order = [[a], [b], [c], [d]] if order is None else order
+        ids = [i for group in order if isinstance(group, list) for i in group if isinstance(i, int)]
+        return _submit_ranking_in_one_statement(
+            assignment_id=assignment_id, user=user, order=order, scores={str(i): 4 for i in ids}, flags={},
+            none_acceptable=False, time_spent_ms=0, idempotency_key=key, now=when,
+        )
+
+    assert attempt(order=[[a], [b], [c]]) is None  # a sample missing
+    assert attempt(order=[[a], [b], [c], [d], [d + 1000]]) is None  # a sample not in the task
+    assert attempt(order=[[a], [b], [c], ["d"]]) is None  # not a sample id
+    assert attempt(order=[[a], [b], [c], [[d]]]) is None  # nested too deep
+    assert attempt(order=[a, b, c, d]) is None  # not groups
+    assert attempt(user=other) is None  # someone else's assignment
+    assert attempt(when=claimed.expires_at) is None  # the lease has lapsed: the checked path decides
+    assert not Ranking.objects.exists()
+    assert Assignment.objects.get(pk=claimed.pk).status == Assignment.Status.ACTIVE
+
+    first = attempt(key="k1")
+    assert first is not None and first.created
+    assert attempt(key="k1") is None  # already submitted: the checked path replays it
+    second = assignment_claim_next(user=labeler, project=project)
+    a, b, c, d = second.shown_order
+    # The key is already used (on another assignment): the unique constraint fires, the savepoint
+    # keeps the test's transaction usable, and the checked path answers with a 409.
+    assert attempt(key="k1", assignment_id=second.pk) is None
+    assert Ranking.objects.count() == 1
+    assert Assignment.objects.get(pk=second.pk).status == Assignment.Status.ACTIVE
 
 
 def test_locked_assignment_loads_what_the_queue_needs_in_one_query(project, labeler):
