@@ -110,17 +110,16 @@ def assignment_get_for_user(*, assignment_id: int, user: AbstractBaseUser) -> As
         raise NotFound("No such assignment.") from exc
 
 
-# The labeling screen's payload in one statement: the assignment (a row of ``{source}``: the
-# table, or the claim's INSERT ... RETURNING), its task, project and prompt, and the task's
-# samples as [id, text] pairs in task order (JSON, aggregated per dialect).
+# The labeling screen's payload in one statement: the assignment, its task, project and
+# prompt, and the task's samples as [id, text] pairs in task order (JSON, aggregated per dialect).
 PAYLOAD_SQL = """
 SELECT a.id, a.status, a.expires_at, a.shown_order, a.draft, a.draft_saved_at,
        t.kind, p.slug, p.guidelines, pr.id, pr.text, pr.category, {samples}
-FROM {source} a
+FROM labeling_assignment a
 JOIN labeling_task t ON t.id = a.task_id
 JOIN labeling_project p ON p.id = t.project_id
 JOIN labeling_prompt pr ON pr.id = t.prompt_id
-{where}
+WHERE a.id = %(assignment)s
 """
 _PAYLOAD_SAMPLES = {
     "postgresql": (
@@ -134,8 +133,8 @@ _PAYLOAD_SAMPLES = {
 }
 
 
-def payload_sql(*, source: str = "labeling_assignment", where: str = "WHERE a.id = %(assignment)s") -> str:
-    return PAYLOAD_SQL.format(samples=_PAYLOAD_SAMPLES.get(connection.vendor, _PAYLOAD_SAMPLES["sqlite"]), source=source, where=where)
+def payload_sql() -> str:
+    return PAYLOAD_SQL.format(samples=_PAYLOAD_SAMPLES.get(connection.vendor, _PAYLOAD_SAMPLES["sqlite"]))
 
 
 def payload_from_row(row) -> dict[str, Any]:

@@ -264,9 +264,7 @@ class NextTaskView(APIView):
         assignment = services.assignment_claim_next(user=request.user, project=project, kind=data.get("kind"))
         if assignment is None:
             return Response({"assignment": None, "message": NO_MORE_TASKS})
-        # A fresh lease comes with its payload (read by the claim's own statement).
-        payload = getattr(assignment, "payload", None) or _assignment_payload(assignment.pk)
-        return Response({"assignment": payload})
+        return Response({"assignment": _assignment_payload(assignment.pk)})
 
 
 class AssignmentListView(APIView):

@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, NotFound
 from labeling.models import Assignment, Project, Task
-from labeling.selectors import payload_from_row, payload_sql
 from labeling.sql import instance, param_datetime, param_json, read_datetime, read_json
 
 # Kind None asks for any work. Ranking comes first: ranking tasks carry the current policy's
@@ -105,51 +104,11 @@ _SAMPLES_PORTABLE = (
     "(SELECT ts.sample_id FROM labeling_tasksample ts WHERE ts.task_id = t.id ORDER BY ts.position))"
 )
 
-# On PostgreSQL the common case is one statement: read the locked task's state, insert the
-# lease when there is a plain free slot (no old row of this labeler, no lapsed lease of
-# another to expire), with the samples shuffled per labeler (stored for position-bias
-# analysis), and return the new lease's payload. Anything else falls back to _lease's steps.
-_LEASE_POSTGRES_SQL = f"""
-WITH state AS ({_TASK_STATE.format(samples="NULL")}), lease AS (
-  INSERT INTO labeling_assignment (task_id, labeler_id, status, expires_at, created_at, skip_reason, shown_order, draft)
-  SELECT %(task)s, %(labeler)s, 'active', %(expires_at)s, %(now)s, '',
-    COALESCE((SELECT jsonb_agg(ts.sample_id ORDER BY random()) FROM labeling_tasksample ts WHERE ts.task_id = %(task)s), '[]'), ''
-  FROM state
-  WHERE state.is_open AND state.free > 0 AND state.own_id IS NULL AND NOT (state.free = 1 AND state.lapsed_others)
-  RETURNING *
-)
-SELECT payload.*, lease.created_at FROM lease, ({{payload}}) payload
-"""
-
-
-def _lease_in_one_statement(*, task_id: int, user: AbstractBaseUser, expires_at, now) -> Assignment | None:
-    sql = _LEASE_POSTGRES_SQL.format(payload=payload_sql(source="lease", where=""))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"task": task_id, "labeler": user.pk, "now": param_datetime(now), "expires_at": param_datetime(expires_at)})
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    payload = payload_from_row(row[:-1])
-    assignment = instance(Assignment, {
-        "id": payload["id"], "task_id": task_id, "labeler_id": user.pk, "status": payload["status"],
-        "expires_at": payload["expires_at"], "created_at": row[-1], "shown_order": read_json(row[3]),
-        "draft": payload["draft"], "draft_saved_at": payload["draft_saved_at"],
-    })
-    assignment.labeler = user
-    # What the labeling screen shows, already read: the API answers with it (no extra query).
-    assignment.payload = payload
-    return assignment
-
-
 def _lease(*, task_id: int, user: AbstractBaseUser, project: Project, now) -> Assignment | None:
     """Lease a locked task to ``user`` if it still has a free slot, else return None.
     Assumes the task row lock (taken by the candidate query)."""
     postgres = connection.vendor == "postgresql"
     expires_at = now + timedelta(seconds=project.lease_seconds)
-    if postgres:
-        leased = _lease_in_one_statement(task_id=task_id, user=user, expires_at=expires_at, now=now)
-        if leased is not None:
-            return leased
     sql = _TASK_STATE.format(samples=_SAMPLES_POSTGRES if postgres else _SAMPLES_PORTABLE)
     with connection.cursor() as cursor:
         cursor.execute(sql, {"task": task_id, "labeler": user.pk, "now": param_datetime(now)})
@@ -241,7 +200,32 @@ def _claim_kind(*, user: AbstractBaseUser, project: Project, kind: str, now) -> 
     raise Conflict("The queue is very busy right now; try again in a moment.", code="queue_busy")
 
 
-@transaction.atomic
+# The common claim on PostgreSQL is one call of a function (labeling/migrations/0003): the
+# held-lease check, the candidate lock and the lease, each statement with a fresh snapshot as
+# in _claim_checked. It returns no row for whatever it leaves to _claim_checked.
+_CLAIM_FUNCTION_SQL = (
+    "SELECT * FROM labeling_claim_next(%s::bigint, %s::text[], %s::integer, %s::timestamptz, %s::timestamptz, %s::integer)"
+)
+
+
+def _claim_in_one_call(*, user: AbstractBaseUser, project: Project, kinds: tuple[str, ...], now) -> Assignment | None:
+    expires_at = now + timedelta(seconds=project.lease_seconds)
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_FUNCTION_SQL, [project.pk, list(kinds), user.pk, now, expires_at, _MAX_CLAIM_ATTEMPTS])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, task_id, held, shown_order, created_at = row
+    if held:
+        return Assignment.objects.get(pk=pk)  # rare (a reload while holding a lease): the whole row
+    assignment = instance(Assignment, {
+        "id": pk, "task_id": task_id, "labeler_id": user.pk, "status": Assignment.Status.ACTIVE, "expires_at": expires_at,
+        "created_at": created_at, "shown_order": read_json(shown_order), "draft": "", "draft_saved_at": None,
+    })
+    assignment.labeler = user
+    return assignment
+
+
 def assignment_claim_next(*, user: AbstractBaseUser, project: Project, kind: str | None = None) -> Assignment | None:
     """Lease the next task of ``project`` to ``user``, or return None when there is nothing the
     user may take. ``kind`` None means any kind, rankings first (see KIND_PREFERENCE).
@@ -255,6 +239,18 @@ def assignment_claim_next(*, user: AbstractBaseUser, project: Project, kind: str
         raise NotFound("This project is not active.")
     now = timezone.now()
     kinds = (kind,) if kind else KIND_PREFERENCE
+    if connection.vendor == "postgresql":
+        assignment = _claim_in_one_call(user=user, project=project, kinds=kinds, now=now)
+        if assignment is not None:
+            return assignment
+    return _claim_checked(user=user, project=project, kinds=kinds, now=now)
+
+
+@transaction.atomic
+def _claim_checked(*, user: AbstractBaseUser, project: Project, kinds: tuple[str, ...], now) -> Assignment | None:
+    """Every claim on the portable path, and on PostgreSQL whatever the function left: wait
+    for a locked task that may still have a slot, expire lapsed leases, reuse the labeler's
+    own lapsed row, walk the other kinds, and only then say there is nothing."""
     held = _held_assignment(user=user, project=project, kinds=kinds, now=now)
     if held is not None:
         return held

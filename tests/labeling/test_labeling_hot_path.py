@@ -38,8 +38,9 @@ def _rendered(data) -> bytes:
 def test_payload_matches_the_serializer(project, labeler, kind):
     (RankingTaskFactory if kind == "ranking" else DemonstrationTaskFactory)(project=project)
     assignment = assignment_claim_next(user=labeler, project=project)
-    # The claim's own statement read the new lease's payload (PostgreSQL).
-    assert _rendered(assignment.payload) == _rendered(AssignmentOutput(selectors.assignment_get_for_user(assignment_id=assignment.pk, user=labeler)).data)
+    assert _rendered(selectors.assignment_payload(assignment_id=assignment.pk)) == _rendered(
+        AssignmentOutput(selectors.assignment_get_for_user(assignment_id=assignment.pk, user=labeler)).data
+    )
     stored = Assignment.objects.get(pk=assignment.pk)
     assert (assignment.shown_order, assignment.expires_at, assignment.created_at) == (stored.shown_order, stored.expires_at, stored.created_at)
     if kind == "ranking":
@@ -137,6 +138,33 @@ def test_the_one_statement_declines_what_it_cannot_take_and_writes_nothing(proje
     assert attempt(key="k1", assignment_id=second.pk) is None
     assert Ranking.objects.count() == 1
     assert Assignment.objects.get(pk=second.pk).status == Assignment.Status.ACTIVE
+
+
+def test_a_common_claim_is_one_function_call_and_the_rest_falls_through(project, labeler):
+    tasks = [RankingTaskFactory(project=project) for _ in range(2)]
+    demonstration = DemonstrationTaskFactory(project=project)
+    with CaptureQueriesContext(connection) as ctx:
+        first = assignment_claim_next(user=labeler, project=project, kind="ranking")
+    assert [q["sql"].split("(")[0] for q in ctx.captured_queries] == ["SELECT * FROM labeling_claim_next"]
+    assert first.task_id == tasks[0].pk and sorted(first.shown_order) == sorted(tasks[0].task_samples.values_list("sample_id", flat=True))
+    # A reload hands back the held lease, from the same call.
+    with CaptureQueriesContext(connection) as ctx:
+        again = assignment_claim_next(user=labeler, project=project, kind="ranking")
+    assert again.pk == first.pk and ctx.captured_queries[0]["sql"].startswith("SELECT * FROM labeling_claim_next")
+
+    other = UserFactory(roles=[LABELER])
+    second = assignment_claim_next(user=other, project=project, kind="ranking")
+    assert second.task_id == tasks[1].pk
+    # No ranking left for a third labeler: the function leaves it to the checked path, which
+    # walks on to demonstrations.
+    third = UserFactory(roles=[LABELER])
+    assert assignment_claim_next(user=third, project=project, kind="ranking") is None
+    assert assignment_claim_next(user=third, project=project).task_id == demonstration.pk
+
+    # The labeler's own lapsed lease: the function leaves the row reuse to the checked path.
+    Assignment.objects.filter(pk=first.pk).update(expires_at=timezone.now())
+    reclaimed = assignment_claim_next(user=labeler, project=project, kind="ranking")
+    assert reclaimed.pk == first.pk and reclaimed.expires_at > timezone.now()
 
 
 def test_locked_assignment_loads_what_the_queue_needs_in_one_query(project, labeler):
