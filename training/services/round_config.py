@@ -34,8 +34,9 @@ SECTIONS: dict[str, type] = {
 # - Three ranking tasks per prompt: a reward model needs several rankings of fresh samples
 #   per prompt before it prefers the right answer over a merely well-formed one.
 # - The reward model learns slowly (small batches, low lr, several epochs); the policy moves
-#   fast but on a short KL leash (beta 1), because with this little data every step past
-#   what the reward model really knows is reward hacking.
+#   fast but on a short KL leash (beta 2), because with this little data every step past
+#   what the reward model really knows is reward hacking. (With beta 1 the policy ran to a
+#   KL of 2.2 nats and, on some seeds and CPUs, kept little of its gain on held-out prompts.)
 DEFAULT_ROUND_CONFIG: dict[str, Any] = {
     # "ppo" (InstructGPT) or "dpo" (the lighter alternative).
     "algorithm": "ppo",
@@ -52,7 +53,7 @@ DEFAULT_ROUND_CONFIG: dict[str, Any] = {
     "sft": {"epochs": 30, "lr": 3e-3, "batch_size": 8, "max_length": 128, "save_every": 10},
     "reward": {"epochs": 10, "lr": 1e-4, "batch_size": 2, "max_length": 128, "save_every": 50},
     "ppo": {
-        "steps": 60, "rollout_batch_size": 64, "minibatch_size": 16, "ppo_epochs": 4, "lr": 1e-3, "beta": 1.0,
+        "steps": 60, "rollout_batch_size": 64, "minibatch_size": 16, "ppo_epochs": 4, "lr": 1e-3, "beta": 2.0,
         "max_new_tokens": 16, "max_prompt_length": 128, "save_every": 5,
     },
     "dpo": {"epochs": 2, "lr": 1e-4, "batch_size": 8, "max_length": 128, "save_every": 10},
