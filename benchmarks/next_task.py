@@ -7,7 +7,8 @@ What it does, in a database of its own (``rlhf_bench``, created and dropped here
    projects: the count must not grow with the project;
 3. prints the EXPLAIN of the queue's candidate query on the big project;
 4. starts gunicorn (DEBUG off, production settings) on 127.0.0.1 and runs 32 client threads
-   (requests.Session, token auth) for a fixed time, each looping: next task -> submit ranking.
+   (one thin keep-alive http.client connection each, token auth) for a fixed time, each
+   looping: next task -> submit ranking; first closed-loop (capacity), then at a fixed offered rate.
 
 Usage: python -m benchmarks.next_task [--seconds 30] [--clients 32] [--workers 2] [--threads 4]
 Needs PostgreSQL (127.0.0.1:5432, user postgres, or BENCH_PG_URL). Last line:
@@ -103,7 +104,10 @@ def seed(clients: int):
             for statement in SEED_SQL.split(";\n"):
                 if statement.strip():
                     cursor.execute(statement, {"project": project.pk, "n": n})
-        cursor.execute("ANALYZE")
+        # Vacuum now, not during the load: on freshly bulk-loaded tables autovacuum would
+        # otherwise take CPU from the server in the first minute, and first reads would write
+        # hint bits. The figures are the steady state.
+        cursor.execute("VACUUM (ANALYZE)")
     group, _ = Group.objects.get_or_create(name=LABELER)
     User = get_user_model()
     tokens = []
@@ -310,6 +314,14 @@ def main() -> None:
         server = start_gunicorn(port, args.workers, args.threads)
         kind = f"{args.workers} gthread workers x {args.threads} threads" if args.threads > 1 else f"{args.workers} sync workers"
         print(f"gunicorn ({kind}, DEBUG off) on 127.0.0.1:{port}; {args.clients} clients for {args.seconds:.0f} s after {args.warmup:.0f} s warm-up")
+        # Prime the queue, then refresh the planner's statistics: right after seeding they say the
+        # assignment tables are empty, and plans made for empty tables scan them whole once they
+        # are not (throughput then decays until autovacuum's next ANALYZE, up to a minute away).
+        # ANALYZE also makes every session re-plan its cached statements.
+        load(port, big.slug, tokens[: args.clients], 5, 0)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE labeling_assignment, labeling_ranking, labeling_rankingentry, labeling_task")
+        connection.close()
         closed = load(port, big.slug, tokens[: args.clients], args.seconds, args.warmup)
         if not closed:
             raise SystemExit("no loop completed")
