@@ -113,7 +113,7 @@ RETURNING id
 # data-modifying CTE runs once). A concurrent submit of the same assignment waits for the row
 # lock and then finds it no longer active. When no row comes back (or a unique constraint
 # fires), the checked path below finds out why: a replay, an expired lease, a wrong sample.
-_SUBMIT_RANKING_POSTGRES_SQL = f"""
+_SUBMIT_RANKING_POSTGRES_SQL = """
 WITH lease AS (
   SELECT a.id, a.task_id, a.shown_order FROM labeling_assignment a JOIN labeling_task t ON t.id = a.task_id
   WHERE a.id = %(assignment)s AND a.labeler_id = %(labeler)s AND a.status = 'active' AND a.expires_at > %(now)s
@@ -130,9 +130,12 @@ WITH lease AS (
   FROM ranking, unnest(%(sample_ids)s::bigint[], %(ranks)s::smallint[], %(scores)s::smallint[], %(flags)s::text[])
     AS e(sample_id, rank, score, flags)
 ), submitted AS (
-  {_COMPLETE_ASSIGNMENT_SQL.replace("id = %(assignment)s", "id IN (SELECT assignment_id FROM ranking)")}
+  UPDATE labeling_assignment SET status = 'submitted', submitted_at = %(now)s WHERE id IN (SELECT assignment_id FROM ranking)
 ), counted AS (
-  {_COUNT_ON_TASK_SQL.strip().replace("id = %(task)s", "id IN (SELECT task_id FROM ranking)")}
+  -- As _COUNT_ON_TASK_SQL: the old count decides whether this submission closes the task.
+  UPDATE labeling_task SET submitted_count = submitted_count + 1,
+    status = CASE WHEN submitted_count >= overlap - 1 THEN 'complete' ELSE status END
+  WHERE id IN (SELECT task_id FROM ranking)
 )
 SELECT id, task_id, shown_order FROM ranking
 """
