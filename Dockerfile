@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     DJANGO_SETTINGS_MODULE=config.settings.production \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    STATIC_ROOT=/app/static
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends nodejs npm \

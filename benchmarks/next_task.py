@@ -23,6 +23,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -41,6 +42,10 @@ DB_NAME = "rlhf_bench"
 BIG, SMALL = 100_000, 1_000
 LABELER_PASSWORD = "bench-labeler-password"
 
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="next-task-bench-"))
+# The API serves no static files; an empty STATIC_ROOT keeps WhiteNoise from warning about it.
+(_DATA_DIR / "static").mkdir()
+
 BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
@@ -49,7 +54,7 @@ BENCH_ENV = {
     # Plain HTTP on loopback: no TLS redirect (everything else as in production).
     "SECURE_SSL_REDIRECT": "0",
     "DATABASE_CONN_MAX_AGE": "600",
-    "DATA_DIR": tempfile.mkdtemp(prefix="next-task-bench-"),
+    "DATA_DIR": str(_DATA_DIR),
     "LOG_LEVEL": "WARNING",
 }
 
@@ -177,8 +182,8 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
         if proc.poll() is not None:
             raise SystemExit(f"gunicorn exited with code {proc.returncode}")
         try:
-            requests.get(f"http://127.0.0.1:{port}/api/me/", timeout=1)
-            return proc
+            if requests.get(f"http://127.0.0.1:{port}/api/health/", timeout=1).ok:
+                return proc
         except requests.RequestException:
             time.sleep(0.3)
     raise SystemExit("gunicorn did not answer within 60 s")
@@ -362,6 +367,7 @@ def main() -> None:
 
             connections.close_all()
             drop_database()
+        shutil.rmtree(_DATA_DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.health import health
 from config.spa import spa_index
 
 urlpatterns = [
     # First: the labeling API carries most requests (see labeling/api/urls.py).
     path("api/", include("labeling.api.urls")),
+    path("api/health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -2,6 +2,8 @@
 SQLite in WAL mode and Celery's filesystem transport, all under ``DATA_DIR``.
 """
 
+from pathlib import Path
+
 import dj_database_url
 
 from config.env import BASE_DIR, DATA_DIR, env_bool, env_int, env_list, env_str
@@ -96,7 +98,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# collectstatic's output. The Docker image sets it outside DATA_DIR: a volume mounted there
+# would otherwise keep the first image's files across upgrades.
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or DATA_DIR / "static")
 STATICFILES_DIRS = [d for d in [BASE_DIR / "frontend" / "dist"] if d.is_dir()]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -42,4 +42,5 @@ def test_deployment_has_every_service_and_the_gpu_worker_takes_the_training_queu
     queue = gpu["command"][gpu["command"].index("-Q") + 1]
     assert queue == "training"
     assert "gunicorn" in services["web"]["command"]
+    assert "/api/health/" in " ".join(services["web"]["healthcheck"]["test"])
     assert (ROOT / "Dockerfile").is_file()
