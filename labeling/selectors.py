@@ -292,8 +292,14 @@ def training_rankings(*, project: Project) -> QuerySet[Ranking]:
 
 
 def prompts_for_sampling(*, project: Project, split: str = "train") -> QuerySet[Prompt]:
-    """The prompts a policy answers to make the next ranking tasks."""
+    """The project's prompts of one split, oldest first: what a policy answers to make the next
+    ranking tasks (train) or to be measured on (eval), and what a round's snapshot freezes."""
     return Prompt.objects.filter(project=project, split=split).order_by("id")
+
+
+def prompts_by_ids(*, ids: list[int]) -> QuerySet[Prompt]:
+    """The prompts with these ids (a snapshot's), oldest first."""
+    return Prompt.objects.filter(id__in=ids).order_by("id")
 
 
 def rankings_count_since(*, project: Project, since: datetime | None) -> int:

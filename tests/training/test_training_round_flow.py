@@ -13,7 +13,7 @@ from config.errors import ApplicationError, Conflict
 from labeling.models import Demonstration, Prompt, Split
 from training.models import Checkpoint, TrainingJob, TrainingRound
 from training.oracles.sky import oracle
-from training.services import rounds, stages
+from training.services import rounds, stages, storage
 from training.services.round_config import DEFAULT_ROUND_CONFIG, round_config_validate
 from tests.training.conftest import add_demonstrations, add_rankings, make_user
 
@@ -144,7 +144,7 @@ def _start_round(project) -> TrainingRound:
     return round_
 
 
-def test_sft_trains_only_on_demonstrations_it_has_not_seen(project, labeler, django_capture_on_commit_callbacks):
+def test_sft_trains_only_on_demonstrations_it_has_not_seen(project, labeler, tmp_path):
     add_demonstrations(project, labeler)
     add_demonstrations(project, make_user("labeler"))  # a second labeler wrote the same answers
     first = _start_round(project)
@@ -168,6 +168,17 @@ def test_sft_trains_only_on_demonstrations_it_has_not_seen(project, labeler, dja
     third = _start_round(project)
     assert third.snapshot.counts["demonstrations_new"] == 4
     assert third.jobs.get(stage="sft").status == "queued"
+
+    # It trains the base model on all 24, not round 1's SFT model for another round of epochs.
+    class _Captured(Exception):
+        pass
+
+    with mock.patch("training.ml.stages.train_sft", side_effect=_Captured) as train_sft:
+        with pytest.raises(_Captured):
+            stages._run_sft(job=third.jobs.get(stage="sft"), lease=mock.Mock(), out_rel="sft-3", out_abs=tmp_path)
+    demos, held_out = train_sft.call_args.args[1:3]
+    assert len(demos) + len(held_out) == 24
+    assert train_sft.call_args.kwargs["parent"] == storage.absolute(stages.base_checkpoint(project).path)
 
 
 def test_ranking_tasks_per_prompt_must_be_positive():

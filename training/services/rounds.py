@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, NotFound
 from labeling import selectors as labeling_selectors
-from labeling.models import Project, Prompt, Split
+from labeling.models import Project, Split
 from training.models import Checkpoint, DataSnapshot, RoundSchedule, TrainingJob, TrainingRound
 from training.services.jobs import job_enqueue
 from training.services.round_config import round_config_validate
@@ -128,7 +128,7 @@ def snapshot_freeze(*, project: Project) -> DataSnapshot:
     demos = list(labeling_selectors.training_demonstrations(project=project).select_related("prompt").order_by("id"))
     rankings = list(labeling_selectors.training_rankings(project=project).order_by("id"))
     usable = [r for r in rankings if ranking_as_ranked_prompt(r) is not None]
-    prompt_ids = list(Prompt.objects.filter(project=project, split=Split.TRAIN).order_by("id").values_list("id", flat=True))
+    prompt_ids = list(labeling_selectors.prompts_for_sampling(project=project, split=Split.TRAIN).values_list("id", flat=True))
     distinct_train = {(d.prompt_id, d.text) for d in demos if d.prompt.split != Split.EVAL}
     counts = {
         "demonstrations": len(demos),

@@ -14,7 +14,7 @@ from typing import Callable
 
 from labeling import selectors as labeling_selectors
 from labeling import services as labeling_services
-from labeling.models import Prompt, Split
+from labeling.models import Split
 from training.ml.data import Demonstration, RankedPrompt, distinct_completions, preference_pairs
 from training.models import Checkpoint, DataSnapshot, TrainingJob, TrainingRound
 from training.services import storage
@@ -122,6 +122,14 @@ def latest_checkpoint(project, stages, *, round_: TrainingRound | None = None) -
     return None
 
 
+def sft_start(round_: TrainingRound) -> Checkpoint:
+    """Where an SFT stage starts: always the base model. Each SFT checkpoint is the base trained
+    on every demonstration so far for the configured epochs, as InstructGPT's SFT models are;
+    training the last SFT model again would add those epochs on top of the ones it already had
+    on the old demonstrations, each round memorising them a little more."""
+    return base_checkpoint(round_.project)
+
+
 def sft_parent(round_: TrainingRound) -> Checkpoint:
     """Where this round's SFT (and any stage needing an SFT model) starts: the round's own SFT
     checkpoint, else the project's last good one, else the base model."""
@@ -200,7 +208,7 @@ def _run_sft(*, job, lease, out_rel, out_abs) -> StageOutcome:
     from training.ml.stages import train_sft
 
     train, eval_ = snapshot_demonstrations(job.round.snapshot)
-    parent = sft_parent(job.round)
+    parent = sft_start(job.round)
     config = stage_config(job.round.config, "sft")
     lease.log_line(f"SFT on {len(train)} demonstrations ({len(eval_)} eval) from {parent.stage} {parent.id}")
     result = train_sft(
@@ -235,7 +243,7 @@ def _run_ppo(*, job, lease, out_rel, out_abs) -> StageOutcome:
         raise RuntimeError("PPO needs this round's reward model, and the round has none; retry the reward stage first.")
     policy = sft_parent(round_)
     config = stage_config(round_.config, "ppo")
-    prompts = [p.text for p in Prompt.objects.filter(id__in=round_.snapshot.prompt_ids).order_by("id")]
+    prompts = [p.text for p in labeling_selectors.prompts_by_ids(ids=round_.snapshot.prompt_ids)]
     ptx = snapshot_demonstrations(round_.snapshot)[0] if config.ptx_coef > 0 else []
     lease.log_line(f"PPO on {len(prompts)} prompts from {policy.stage} {policy.id} against reward model {reward.id}")
     result = train_ppo(
@@ -272,7 +280,7 @@ def _run_sample(*, job, lease, out_rel, out_abs) -> StageOutcome:
     runtime = stage_config(round_.config, "runtime")
     base = stage_config(round_.config, "sample", k=project.k)
     prompts = list(labeling_selectors.prompts_for_sampling(project=project, split="train"))
-    eval_prompts = list(Prompt.objects.filter(project=project, split=Split.EVAL).order_by("id"))
+    eval_prompts = list(labeling_selectors.prompts_for_sampling(project=project, split=Split.EVAL))
     per_eval = round_.config.get("eval_samples_per_prompt", 0)
     tasks_per_prompt = round_.config.get("ranking_tasks_per_prompt", 1)
     lease.log_line(

@@ -62,20 +62,3 @@ def base_model_path() -> str:
     if configured:
         return configured
     return relative(tiny_model_ensure())
-
-
-# General English the tiny model's tokenizer learns its merges from (beside training.ml's own
-# corpus), so everyday words are a token or two instead of a string of bytes. Only the
-# tokenizer sees it; the weights start random.
-TOKENIZER_CORPUS = [
-    "Colors: red, orange, yellow, green, blue, purple, pink, brown, black, white and gray.",
-    "Numbers: zero, one, two, three, four, five, six, seven, eight, nine and ten.",
-    "Animals: cat, dog, cow, duck, horse, sheep, pig, bird, fish, mouse, lion and ant.",
-    "Opposites: hot and cold, big and small, up and down, fast and slow, old and new.",
-    "What is the answer? Which one is it? How much is it? Is it this or that?",
-    "The sky, the sun, the moon, grass, snow, ice, fire, water, coal, blood, chocolate.",
-    "A banana is yellow, an orange is orange, and milk is white.",
-    "The cat says meow, the dog says woof, the cow says moo and the duck says quack.",
-    "One plus one is two. Two plus two is four. Three plus two is five.",
-    "Yes, no, maybe. I do not know. That is a good question. Here is the answer.",
-]
