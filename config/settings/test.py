@@ -11,3 +11,6 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 from config.settings.base import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests never run collectstatic: WhiteNoise looks up files per request instead of indexing a
+# STATIC_ROOT that does not exist at start-up (and warning about it in every test client).
+WHITENOISE_AUTOREFRESH = True
