@@ -44,3 +44,9 @@ def test_deployment_has_every_service_and_the_gpu_worker_takes_the_training_queu
     assert "gunicorn" in services["web"]["command"]
     assert "/api/health/" in " ".join(services["web"]["healthcheck"]["test"])
     assert (ROOT / "Dockerfile").is_file()
+
+
+def test_the_image_leaves_out_secrets_and_local_state():
+    """`COPY . .` would otherwise put .env, the local database, checkpoints and the virtualenv in the image."""
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".env", ".venv", "var", "frontend/node_modules", ".git"} <= ignored
