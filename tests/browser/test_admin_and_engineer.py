@@ -42,7 +42,7 @@ def test_admin_schedules_a_round_and_sees_stage_progress(page):
         lease_id=uuid.uuid4(), heartbeat_at=timezone.now(), worker="test-worker",
         metrics=[{"step": 1, "accuracy": 0.5}, {"step": 2, "accuracy": 0.6}, {"step": 3, "accuracy": 0.7}],
     )
-    TrainingRound.objects.filter(pk=round_.pk).update(status=TrainingRound.Status.RUNNING)
+    TrainingRound.objects.filter(pk=round_.pk).update(status=TrainingRound.Status.RUNNING, started_at=timezone.now())
 
     reward = page.get_by_test_id("job-reward")
     reward.get_by_text("3/10 (30%)").wait_for()
@@ -101,6 +101,9 @@ def test_engineer_sees_checkpoint_lineage_metrics_and_card(page):
     facts = page.locator("dl.facts").inner_text()
     assert str(base.id) in facts and "demonstrations 12" in facts
     page.get_by_role("heading", name="Model card: SFT checkpoint").wait_for()
+    # The card's Markdown tables render as tables, not as rows of pipes.
+    assert page.get_by_role("row", name="demonstrations 12").is_visible()
+    assert "|---|" not in page.locator(".markdown").first.inner_text()
     page.get_by_text("Same data with curl").click()
     assert f"/api/checkpoints/{sft.id}/download/" in page.locator(".api-calls pre").inner_text()
     screenshot(page, "engineer-checkpoint-detail")

@@ -2,7 +2,8 @@
  * A small Markdown renderer that builds React elements, never an HTML string: every piece of
  * input ends up as a text node, so markup in prompts, guidelines or model output shows as text.
  * Supported: headings, paragraphs, bullet and numbered lists, block quotes, fenced code,
- * inline code, **bold**, *italic*, and [links](https://...) limited to http(s) and mailto.
+ * tables (GitHub's pipe syntax, with column alignment), inline code, **bold**, *italic*, and
+ * [links](https://...) limited to http(s) and mailto.
  */
 import { Fragment, type ReactNode } from "react";
 
@@ -13,7 +14,36 @@ type Block =
   | { type: "paragraph"; text: string }
   | { type: "code"; text: string }
   | { type: "quote"; lines: string[] }
-  | { type: "list"; ordered: boolean; items: string[] };
+  | { type: "list"; ordered: boolean; items: string[] }
+  | { type: "table"; header: string[]; align: Align[]; rows: string[][] };
+
+type Align = "left" | "center" | "right" | undefined;
+
+// A table is a row of pipe-separated cells, then a delimiter row such as |---|:--:|--:|.
+const TABLE_DELIMITER = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
+
+/** The cells of one table row; a backslash-escaped pipe stays in its cell. */
+export function tableCells(line: string): string[] {
+  const inner = line.trim().replace(/^\|/, "").replace(/(?<!\\)\|$/, "");
+  return inner.split(/(?<!\\)\|/).map((cell) => cell.trim().replace(/\\\|/g, "|"));
+}
+
+function startsTable(lines: string[], i: number): boolean {
+  return (
+    lines[i].includes("|") &&
+    i + 1 < lines.length &&
+    TABLE_DELIMITER.test(lines[i + 1]) &&
+    tableCells(lines[i]).length === tableCells(lines[i + 1]).length
+  );
+}
+
+function alignment(delimiter: string): Align {
+  const left = delimiter.startsWith(":");
+  const right = delimiter.endsWith(":");
+  if (left && right) return "center";
+  if (right) return "right";
+  return left ? "left" : undefined;
+}
 
 export function parseBlocks(source: string): Block[] {
   const lines = source.replace(/\r\n?/g, "\n").split("\n");
@@ -51,6 +81,20 @@ export function parseBlocks(source: string): Block[] {
       blocks.push({ type: "quote", lines: quoted });
       continue;
     }
+    if (startsTable(lines, i)) {
+      const header = tableCells(line);
+      const align = tableCells(lines[i + 1]).map(alignment);
+      const rows: string[][] = [];
+      i += 2;
+      while (i < lines.length && lines[i].trim() !== "" && lines[i].includes("|")) {
+        const cells = tableCells(lines[i]);
+        // As GitHub does: missing cells are empty, extra ones are dropped.
+        rows.push(header.map((_, col) => cells[col] ?? ""));
+        i += 1;
+      }
+      blocks.push({ type: "table", header, align, rows });
+      continue;
+    }
     const bullet = /^\s*[-*+]\s+/;
     const numbered = /^\s*\d+[.)]\s+/;
     if (bullet.test(line) || numbered.test(line)) {
@@ -72,7 +116,8 @@ export function parseBlocks(source: string): Block[] {
       !/^#{1,6}\s/.test(lines[i]) &&
       !/^\s*>/.test(lines[i]) &&
       !bullet.test(lines[i]) &&
-      !numbered.test(lines[i])
+      !numbered.test(lines[i]) &&
+      !startsTable(lines, i)
     ) {
       para.push(lines[i]);
       i += 1;
@@ -153,6 +198,33 @@ export function Markdown({ source, className }: { source: string; className?: st
             const items = block.items.map((item, j) => <li key={j}>{renderInline(item, `${key}-${j}`)}</li>);
             return block.ordered ? <ol key={key}>{items}</ol> : <ul key={key}>{items}</ul>;
           }
+          case "table":
+            return (
+              <div key={key} className="table-wrap">
+                <table>
+                  <thead>
+                    <tr>
+                      {block.header.map((cell, col) => (
+                        <th key={col} style={{ textAlign: block.align[col] }}>
+                          {renderInline(cell, `${key}-h${col}`)}
+                        </th>
+                      ))}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {block.rows.map((row, r) => (
+                      <tr key={r}>
+                        {row.map((cell, col) => (
+                          <td key={col} style={{ textAlign: block.align[col] }}>
+                            {renderInline(cell, `${key}-${r}-${col}`)}
+                          </td>
+                        ))}
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            );
           default:
             return <Fragment key={key} />;
         }
