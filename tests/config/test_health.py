@@ -38,13 +38,14 @@ def test_health_only_answers_reads(client):
     assert client.post(reverse("health")).status_code == 405
 
 
-def test_production_redirects_to_https_but_not_the_probe(tmp_path):
-    """Behind a TLS proxy the probe hits the plain port: it must get its answer, not a 301."""
+def test_production_answers_the_container_probe_on_its_plain_port(tmp_path):
+    """The healthcheck calls http://127.0.0.1:8000/api/health/: neither the HTTPS redirect nor
+    ALLOWED_HOSTS (the public name) may turn that into a 301 or a 400."""
     script = (
         "import django; django.setup()\n"
         "from django.test import Client\n"
-        "c = Client()\n"
-        "print(c.get('/api/health/').status_code, c.get('/api/me/').status_code)\n"
+        "public, local = Client(HTTP_HOST='labels.example.org'), Client(HTTP_HOST='127.0.0.1:8000')\n"
+        "print(local.get('/api/health/').status_code, public.get('/api/me/').status_code, local.get('/api/me/').status_code)\n"
     )
     environment = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE"}}
     environment.update({
@@ -52,9 +53,10 @@ def test_production_redirects_to_https_but_not_the_probe(tmp_path):
         "SECRET_KEY": "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz",
         "DATA_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "ALLOWED_HOSTS": "testserver",
+        "ALLOWED_HOSTS": "labels.example.org",
         "SECURE_SSL_REDIRECT": "1",
     })
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["200", "301"]
+    # The probe gets its answer; the API still redirects to HTTPS and refuses unknown hosts.
+    assert result.stdout.split() == ["200", "301", "400"]
