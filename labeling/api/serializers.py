@@ -202,6 +202,11 @@ class NextTaskOutput(serializers.Serializer):
     message = serializers.CharField(required=False)
 
 
+class PromptListQuery(serializers.Serializer):
+    split = serializers.ChoiceField(choices=Split.choices, required=False)
+    search = serializers.CharField(required=False, max_length=200)
+
+
 class AssignmentListQuery(serializers.Serializer):
     status = serializers.ChoiceField(choices=Assignment.Status.choices, required=False)
 

@@ -13,13 +13,13 @@ from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApplicationError
+from config.pagination import LimitOffsetPagination
 from labeling import selectors, services
 from labeling.api import serializers as s
 from labeling.api.permissions import AnyRoleReadAdminWrite, EngineerReadAdminWrite, HasAnyRole, IsAdmin, IsLabeler
@@ -28,10 +28,17 @@ from labeling.roles import is_labeler
 NO_MORE_TASKS = "No more tasks for you in this project right now. Check back later: new tasks arrive after each training round."
 
 
-def _paginated(view: APIView, request, queryset, serializer_class, **context):
-    paginator = LimitOffsetPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
+# A view whose GET answers one page of a list: {count, next, previous, results}. The class
+# attribute also tells the OpenAPI schema that its list responses are paginated. (A comment, not a
+# docstring: the schema would show a docstring as the description of every subclass' operations.)
+class ListView(APIView):
+
+    pagination_class = LimitOffsetPagination
+
+    def paginated(self, request, queryset, serializer_class, **context):
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
 
 
 def _validated(serializer_class, data):
@@ -114,12 +121,12 @@ class MeStatsView(APIView):
 # --- Projects -----------------------------------------------------------------------------
 
 
-class ProjectListView(APIView):
+class ProjectListView(ListView):
     permission_classes = [AnyRoleReadAdminWrite]
 
     @extend_schema(responses={200: s.ProjectOutput(many=True)}, summary="Active projects; labelers also get their available work")
     def get(self, request):
-        paginator = LimitOffsetPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.project_list(), request, view=self)
         available = selectors.available_work(user=request.user, projects=page) if is_labeler(request.user) else None
         return paginator.get_paginated_response(s.ProjectOutput(page, many=True, context={"available": available}).data)
@@ -163,17 +170,15 @@ class ProjectActivityView(APIView):
 # --- Prompts ------------------------------------------------------------------------------
 
 
-class PromptListView(APIView):
+class PromptListView(ListView):
     permission_classes = [EngineerReadAdminWrite]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("split", str, enum=["train", "eval"]), OpenApiParameter("search", str)],
-        responses={200: s.PromptOutput(many=True)},
-    )
+    @extend_schema(parameters=[s.PromptListQuery], responses={200: s.PromptOutput(many=True)})
     def get(self, request, slug: str):
+        query = _validated(s.PromptListQuery, request.query_params)
         project = selectors.project_get(slug=slug, include_inactive=True)
-        qs = selectors.prompt_list(project=project, split=request.query_params.get("split"), search=request.query_params.get("search"))
-        return _paginated(self, request, qs, s.PromptOutput)
+        qs = selectors.prompt_list(project=project, split=query.get("split"), search=query.get("search"))
+        return self.paginated(request, qs, s.PromptOutput)
 
     @extend_schema(request=s.PromptCreateInput, responses={201: s.PromptOutput})
     def post(self, request, slug: str):
@@ -267,13 +272,13 @@ class NextTaskView(APIView):
         return Response({"assignment": _assignment_payload(assignment.pk)})
 
 
-class AssignmentListView(APIView):
+class AssignmentListView(ListView):
     permission_classes = [IsLabeler]
 
     @extend_schema(parameters=[s.AssignmentListQuery], responses={200: s.AssignmentOutput(many=True)})
     def get(self, request):
         query = _validated(s.AssignmentListQuery, request.query_params)
-        return _paginated(self, request, selectors.assignment_list_for_user(user=request.user, status=query.get("status")), s.AssignmentOutput)
+        return self.paginated(request, selectors.assignment_list_for_user(user=request.user, status=query.get("status")), s.AssignmentOutput)
 
 
 class AssignmentDetailView(APIView):
@@ -351,12 +356,12 @@ class AssignmentSubmitView(APIView):
 # --- Users --------------------------------------------------------------------------------
 
 
-class UserListView(APIView):
+class UserListView(ListView):
     permission_classes = [IsAdmin]
 
     @extend_schema(responses={200: s.UserOutput(many=True)})
     def get(self, request):
-        return _paginated(self, request, selectors.user_list(), s.UserOutput)
+        return self.paginated(request, selectors.user_list(), s.UserOutput)
 
     @extend_schema(request=s.UserCreateInput, responses={201: s.UserOutput})
     def post(self, request):

@@ -63,7 +63,7 @@ class TrainingRoundListOutput(serializers.ModelSerializer):
 
 class TrainingRoundDetailOutput(TrainingRoundListOutput):
     jobs = TrainingJobOutput(many=True, read_only=True)
-    snapshot = DataSnapshotOutput(read_only=True)
+    snapshot = DataSnapshotOutput(read_only=True, allow_null=True)
     scheduled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta(TrainingRoundListOutput.Meta):
@@ -101,7 +101,7 @@ class CheckpointLineageItemOutput(serializers.ModelSerializer):
 
 
 class CheckpointDetailOutput(CheckpointListOutput):
-    snapshot = DataSnapshotOutput(read_only=True)
+    snapshot = DataSnapshotOutput(read_only=True, allow_null=True)
     lineage = serializers.SerializerMethodField()
 
     class Meta(CheckpointListOutput.Meta):

@@ -717,7 +717,7 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
             config?: unknown;
-            readonly snapshot: components["schemas"]["DataSnapshotOutput"];
+            readonly snapshot: components["schemas"]["DataSnapshotOutput"] | null;
             readonly lineage: {
                 [key: string]: unknown;
             }[];
@@ -760,13 +760,11 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         DemonstrationSubmitInputRequest: {
             text: string;
             /** @default 0 */
             time_spent_ms: number;
         };
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         DraftSaveInputRequest: {
             text: string;
         };
@@ -878,7 +876,6 @@ export interface components {
          * @enum {string}
          */
         JobStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "skipped";
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         LoginInputRequest: {
             username: string;
             password: string;
@@ -897,7 +894,6 @@ export interface components {
             median_time_ms: number | null;
             today_median_time_ms: number | null;
         };
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         NextTaskInputRequest: {
             kind?: (components["schemas"]["TaskKindEnum"] | components["schemas"]["NullEnum"]) | null;
         };
@@ -907,6 +903,21 @@ export interface components {
         };
         /** @enum {unknown} */
         NullEnum: null;
+        PaginatedAssignmentOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["AssignmentOutput"][];
+        };
         PaginatedExportJobOutputList: {
             /** @example 123 */
             count: number;
@@ -922,7 +933,51 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["ExportJobOutput"][];
         };
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
+        PaginatedProjectOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["ProjectOutput"][];
+        };
+        PaginatedPromptOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["PromptOutput"][];
+        };
+        PaginatedUserOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["UserOutput"][];
+        };
         PatchedProjectUpdateInputRequest: {
             name?: string;
             guidelines?: string;
@@ -931,7 +986,6 @@ export interface components {
             lease_seconds?: number;
             is_active?: boolean;
         };
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         PatchedPromptUpdateInputRequest: {
             text?: string;
             category?: components["schemas"]["CategoryEnum"];
@@ -940,7 +994,6 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         PatchedUserUpdateInputRequest: {
             roles?: components["schemas"]["RolesEnum"][];
             is_active?: boolean;
@@ -957,7 +1010,6 @@ export interface components {
             samples: number;
             rankings: number;
         };
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         ProjectCreateInputRequest: {
             name: string;
             slug: string;
@@ -988,7 +1040,6 @@ export interface components {
             readonly created_at: string;
             readonly available: components["schemas"]["AvailableWorkOutput"] | null;
         };
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         PromptCreateInputRequest: {
             text: string;
             /** @default other */
@@ -1023,7 +1074,6 @@ export interface components {
          * @enum {string}
          */
         PromptSplitEnum: "train" | "eval";
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         RankingSubmitInputRequest: {
             /** @description Groups of sample ids, best group first; a group of several is a tie. */
             order: number[][];
@@ -1097,7 +1147,6 @@ export interface components {
          * @enum {string}
          */
         RoundStatusEnum: "scheduled" | "running" | "succeeded" | "failed" | "cancelled";
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         SkipInputRequest: {
             /** @default  */
             reason: string;
@@ -1184,7 +1233,7 @@ export interface components {
             finished_at?: string | null;
             readonly jobs: components["schemas"]["TrainingJobOutput"][];
             config?: unknown;
-            readonly snapshot: components["schemas"]["DataSnapshotOutput"];
+            readonly snapshot: components["schemas"]["DataSnapshotOutput"] | null;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
             readonly scheduled_by: string;
         };
@@ -1214,7 +1263,6 @@ export interface components {
          * @enum {string}
          */
         TriggerEnum: "manual" | "scheduled" | "periodic" | "rankings";
-        /** @description An input that rejects unknown fields, naming them, instead of silently dropping them. */
         UserCreateInputRequest: {
             username: string;
             password: string;
@@ -1244,6 +1292,10 @@ export interface operations {
     assignments_list: {
         parameters: {
             query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
                 /**
                  * @description * `active` - Active
                  *     * `submitted` - Submitted
@@ -1263,7 +1315,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AssignmentOutput"][];
+                    "application/json": components["schemas"]["PaginatedAssignmentOutputList"];
                 };
             };
         };
@@ -1709,7 +1761,12 @@ export interface operations {
     };
     projects_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1721,7 +1778,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProjectOutput"][];
+                    "application/json": components["schemas"]["PaginatedProjectOutputList"];
                 };
             };
         };
@@ -1890,8 +1947,16 @@ export interface operations {
     projects_prompts_list: {
         parameters: {
             query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
                 search?: string;
-                split?: "eval" | "train";
+                /**
+                 * @description * `train` - Train
+                 *     * `eval` - Eval
+                 */
+                split?: "train" | "eval";
             };
             header?: never;
             path: {
@@ -1906,7 +1971,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PromptOutput"][];
+                    "application/json": components["schemas"]["PaginatedPromptOutputList"];
                 };
             };
         };
@@ -2239,7 +2304,12 @@ export interface operations {
     };
     users_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2251,7 +2321,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOutput"][];
+                    "application/json": components["schemas"]["PaginatedUserOutputList"];
                 };
             };
         };

@@ -173,3 +173,28 @@ def test_schema_is_generated(api, admin_user):
         assert path in schema["paths"]
     # COMPONENT_SPLIT_REQUEST names request bodies "<Serializer>Request".
     assert "RankingSubmitInputRequest" in schema["components"]["schemas"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("limit=abc", "limit"), ("limit=0", "limit"), ("limit=501", "limit"), ("offset=-5", "offset"), ("offset=1.5", "offset")],
+)
+def test_bad_page_parameters_are_named(api, admin_user, query, field):
+    for path in ("/api/projects/", "/api/users/", "/api/exports/"):
+        response = api(admin_user).get(f"{path}?{query}")
+        assert response.status_code == 400, path
+        assert list(response.json()["error"]["fields"]) == [field]
+
+
+def test_page_parameters_page(api, admin_user, project):
+    for i in range(3):
+        Prompt.objects.create(project=project, text=f"Question {i}?")
+    body = api(admin_user).get(f"/api/projects/{project.slug}/prompts/?limit=2&offset=1").json()
+    assert body["count"] == 3 and [p["text"] for p in body["results"]] == ["Question 1?", "Question 2?"]
+    assert body["previous"] is not None and body["next"] is None
+
+
+def test_unknown_prompt_split_is_400_not_an_empty_page(api, admin_user, project):
+    response = api(admin_user).get(f"/api/projects/{project.slug}/prompts/?split=dev")
+    assert response.status_code == 400
+    assert "split" in response.json()["error"]["fields"]

@@ -1,0 +1,48 @@
+"""The OpenAPI schema is valid, warning-free, describes what the API really answers, and the
+frontend's generated types (frontend/src/api/schema.d.ts) are generated from it as it is now."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parents[2]
+OPENAPI_TYPESCRIPT = ROOT / "frontend" / "node_modules" / ".bin" / "openapi-typescript"
+
+
+@pytest.fixture(scope="module")
+def schema_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("openapi") / "openapi.yaml"
+    call_command("spectacular", file=str(path), validate=True, fail_on_warn=True)
+    return path
+
+
+def test_list_endpoints_are_documented_as_pages(schema_file):
+    paths = yaml.safe_load(schema_file.read_text())["paths"]
+    for path in ("/api/projects/", "/api/projects/{slug}/prompts/", "/api/assignments/", "/api/users/", "/api/exports/"):
+        operation = paths[path]["get"]
+        ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.startswith("#/components/schemas/Paginated"), path
+        params = {p["name"]: p["schema"] for p in operation["parameters"]}
+        assert params["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, path
+
+
+def test_strict_inputs_are_documented_as_closed(schema_file):
+    components = yaml.safe_load(schema_file.read_text())["components"]["schemas"]
+    login = components["LoginInputRequest"]
+    assert login["additionalProperties"] is False
+    assert "description" not in login, "StrictInput's own docstring is about its implementation, not the API"
+
+
+def test_frontend_types_match_the_schema(schema_file, tmp_path):
+    node = shutil.which("node")
+    assert node and OPENAPI_TYPESCRIPT.exists(), "frontend/node_modules is missing: `make test` installs it (npm ci)"
+    generated = tmp_path / "schema.d.ts"
+    subprocess.run([str(OPENAPI_TYPESCRIPT), str(schema_file), "-o", str(generated)], check=True, capture_output=True, timeout=120)
+    committed = ROOT / "frontend" / "src" / "api" / "schema.d.ts"
+    assert generated.read_text() == committed.read_text(), (
+        "frontend/src/api/schema.d.ts is out of date with the API: run `npm --prefix frontend run gen:api` and commit it"
+    )
