@@ -64,6 +64,8 @@ def test_admin_schedules_reads_and_cancels(project, admin_user):
     [
         ({"config": {"sft": {"epochs": "x"}}}, "config.sft.epochs"),
         ({"config": "nope"}, "config"),
+        ({"config": [1, 2]}, "config"),
+        ({"config": None}, "config"),
         ({"start_at": "tomorrow"}, "start_at"),
     ],
 )

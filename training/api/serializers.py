@@ -1,22 +1,37 @@
 """Serializers of the training API; each name is unique across the API (OpenAPI components)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from training.models import Checkpoint, DataSnapshot, RoundSchedule, TrainingJob, TrainingRound
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class RoundConfigField(serializers.JSONField):
+    """A round config: a JSON object (each key is then checked by round_config_validate)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object, e.g. {\"ppo\": {\"beta\": 2.0}}.")
+        return value
+
+
 class RoundScheduleInput(serializers.Serializer):
-    config = serializers.JSONField(required=False, default=dict, help_text="Round config; missing keys take the demo defaults.")
+    config = RoundConfigField(required=False, default=dict, help_text="Round config; missing keys take the demo defaults.")
     start_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
 class RoundScheduleSettingsInput(serializers.Serializer):
     every_hours = serializers.IntegerField(min_value=1, max_value=24 * 365, allow_null=True)
     rankings_threshold = serializers.IntegerField(min_value=1, max_value=10_000_000, allow_null=True)
-    config = serializers.JSONField(required=False, default=dict)
+    config = RoundConfigField(required=False, default=dict)
 
 
 class RoundScheduleSettingsOutput(serializers.ModelSerializer):
+    # None until the project's schedule is first saved.
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
     class Meta:
         model = RoundSchedule
         fields = ["every_hours", "rankings_threshold", "config", "updated_at"]

@@ -1122,21 +1122,25 @@ export interface components {
         };
         RoundScheduleInputRequest: {
             /** @description Round config; missing keys take the demo defaults. */
-            config?: unknown;
+            config?: {
+                [key: string]: unknown;
+            };
             /** Format: date-time */
             start_at?: string | null;
         };
         RoundScheduleSettingsInputRequest: {
             every_hours: number | null;
             rankings_threshold: number | null;
-            config?: unknown;
+            config?: {
+                [key: string]: unknown;
+            };
         };
         RoundScheduleSettingsOutput: {
             every_hours?: number | null;
             rankings_threshold?: number | null;
             config?: unknown;
             /** Format: date-time */
-            readonly updated_at: string;
+            readonly updated_at: string | null;
         };
         /**
          * @description * `scheduled` - Scheduled
