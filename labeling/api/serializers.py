@@ -234,7 +234,7 @@ class DemonstrationSubmitInput(StrictInput):
 
 class RankingSubmitInput(StrictInput):
     order = serializers.ListField(
-        child=serializers.ListField(child=serializers.IntegerField(), allow_empty=False), allow_empty=False,
+        child=serializers.ListField(child=serializers.IntegerField(), allow_empty=False, min_length=1), allow_empty=False, min_length=1,
         help_text="Groups of sample ids, best group first; a group of several is a tie.",
     )
     scores = serializers.DictField(child=serializers.IntegerField(min_value=1, max_value=7), help_text='{"<sample_id>": 1-7} for every sample.')
