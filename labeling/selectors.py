@@ -215,9 +215,58 @@ FROM work GROUP BY labeler_id
 """
 
 
+# Inter-labeler agreement, as InstructGPT measured it: over every task that two labelers both
+# ranked, the share of sample pairs both put in the same order. A pair either labeler tied says
+# nothing about order and is left out. One row per ranking: (ranking id, labeler id, pairs it
+# shares with other rankings of its task, of which agree). Positional parameters, in order:
+# project id, highest ranking id counted (twice). Both backends run it as written.
+RANKING_AGREEMENT_SQL = """
+WITH shared AS (
+  SELECT r.task_id FROM labeling_ranking r JOIN labeling_task t ON t.id = r.task_id
+  WHERE t.project_id = %s AND r.labeler_id IS NOT NULL AND r.id <= %s
+  GROUP BY r.task_id HAVING count(*) >= 2
+), e AS (
+  SELECT r.id AS ranking_id, r.task_id, r.labeler_id, en.sample_id, en.rank
+  FROM shared s JOIN labeling_ranking r ON r.task_id = s.task_id
+  JOIN labeling_rankingentry en ON en.ranking_id = r.id
+  WHERE r.labeler_id IS NOT NULL AND r.id <= %s
+)
+SELECT a1.ranking_id, a1.labeler_id, count(*) AS pairs,
+       sum(CASE WHEN (a1.rank < a2.rank) = (b1.rank < b2.rank) THEN 1 ELSE 0 END) AS agree
+FROM e a1
+JOIN e a2 ON a2.ranking_id = a1.ranking_id AND a2.sample_id > a1.sample_id AND a2.rank <> a1.rank
+JOIN e b1 ON b1.task_id = a1.task_id AND b1.ranking_id <> a1.ranking_id AND b1.sample_id = a1.sample_id
+JOIN e b2 ON b2.ranking_id = b1.ranking_id AND b2.sample_id = a2.sample_id AND b2.rank <> b1.rank
+GROUP BY a1.ranking_id, a1.labeler_id
+"""
+# Ids of rankings whose agreement is at least a share (parameters: those above, then the share).
+AGREEING_RANKINGS_SQL = f"SELECT ranking_id FROM ({RANKING_AGREEMENT_SQL}) agreement WHERE agree >= %s * pairs"
+_ALL_IDS = 2**62
+
+
+def ranking_agreement(*, project: Project, max_ranking_id: int | None = None) -> list[tuple[int, int, int, int]]:
+    """(ranking id, labeler id, pairs, agreeing pairs) for every ranking of ``project`` that
+    shares an untied pair with another labeler's ranking of its task (counting rankings up to
+    ``max_ranking_id`` only, so an export replays with the agreement it had)."""
+    cutoff = _ALL_IDS if max_ranking_id is None else max_ranking_id
+    with connection.cursor() as cursor:
+        cursor.execute(RANKING_AGREEMENT_SQL, [project.pk, cutoff, cutoff])
+        return [(int(a), int(b), int(c), int(d)) for a, b, c, d in cursor.fetchall()]
+
+
+def labeler_agreement(*, project: Project) -> dict[int, tuple[int, int]]:
+    """{labeler id: (agreeing pairs, pairs)} with the other labelers of ``project``."""
+    totals: dict[int, tuple[int, int]] = {}
+    for _, labeler_id, pairs, agree in ranking_agreement(project=project):
+        a, n = totals.get(labeler_id, (0, 0))
+        totals[labeler_id] = (a + agree, n + pairs)
+    return totals
+
+
 def project_activity(*, project: Project) -> list[dict[str, Any]]:
     """Per labeler in ``project``: submissions by kind, throughput (last 24 h, and per hour
-    between their first and last submission), median time per task, skips."""
+    between their first and last submission), median time per task, skips, and agreement
+    with the other labelers on the tasks they both ranked."""
     now = timezone.now()
     postgres = connection.vendor == "postgresql"
     sql = _ACTIVITY_SQL.format(median="percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms)" if postgres else "NULL")
@@ -238,8 +287,10 @@ def project_activity(*, project: Project) -> list[dict[str, Any]]:
         .values_list("labeler_id")
         .annotate(n=Count("id"))
     )
+    agreement = labeler_agreement(project=project)
     result = []
     for labeler_id, demos, rankings, last_day, median_ms, first, last in rows:
+        agree, pairs = agreement.get(labeler_id, (0, 0))
         total = demos + rankings
         hours = max((last - first).total_seconds() / 3600, 1 / 60) if total > 1 else None
         result.append(
@@ -253,6 +304,8 @@ def project_activity(*, project: Project) -> list[dict[str, Any]]:
                 "last_24h": last_day,
                 "per_hour": round(total / hours, 2) if hours else None,
                 "median_time_ms": round(median_ms) if median_ms is not None else None,
+                "agreement": round(agree / pairs, 3) if pairs else None,
+                "agreement_pairs": pairs,
                 "last_submitted_at": last,
             }
         )

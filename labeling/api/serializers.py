@@ -154,6 +154,10 @@ class ActivityRowOutput(serializers.Serializer):
     last_24h = serializers.IntegerField()
     per_hour = serializers.FloatField(allow_null=True)
     median_time_ms = serializers.IntegerField(allow_null=True)
+    agreement = serializers.FloatField(
+        allow_null=True, help_text="Share of sample pairs ordered as another labeler of the same task did (ties left out)."
+    )
+    agreement_pairs = serializers.IntegerField(help_text="Pairs the agreement is measured on (0: no shared tasks yet).")
     last_submitted_at = serializers.DateTimeField(allow_null=True)
 
 

@@ -1,5 +1,5 @@
-"""An admin schedules a round and watches its progress; an ML engineer exports a dataset and
-downloads the file."""
+"""An admin schedules a round and watches its progress, and reads labeler activity and
+agreement; an ML engineer exports a dataset and downloads the file."""
 
 import json
 import uuid
@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from exports import services as export_services
 from exports.models import ExportJob
-from labeling.models import Demonstration
+from labeling.models import Demonstration, Task
+from labeling.services import assignment_claim_next, assignment_submit_ranking
 from training.models import Checkpoint, DataSnapshot, TrainingJob, TrainingRound
 
 from . import data
@@ -50,6 +51,30 @@ def test_admin_schedules_a_round_and_sees_stage_progress(page):
     page.get_by_test_id("job-sft").get_by_text("20/20 (100%)").wait_for()
     assert page.get_by_role("img", name="sft over steps: loss over step").is_visible()
     screenshot(page, "admin-round-progress")
+    assert page.js_errors == []
+
+
+def test_admin_sees_labeler_agreement(page):
+    proj = data.project()
+    task, samples = data.ranking_task(proj, "Name a color.", ["Blue.", "Red.", "Green.", "Grey."])
+    Task.objects.filter(pk=task.pk).update(overlap=2)
+    ids = [s.pk for s in samples]
+    for name, order in (("lab1", ids), ("lab2", [ids[1], ids[0], *ids[2:]])):  # lab2 swaps the first two
+        labeler = data.user_with_roles(name, "labeler")
+        assignment = assignment_claim_next(user=labeler, project=proj, kind="ranking")
+        assignment_submit_ranking(
+            assignment_id=assignment.pk, user=labeler, order=[[i] for i in order], scores={str(i): 4 for i in ids}
+        )
+    data.user_with_roles("ada", "admin")
+    login(page, "ada", data.PASSWORD)
+
+    page.get_by_role("link", name="Projects").click()
+    page.get_by_role("link", name="Edit, prompts, activity").click()
+    page.get_by_role("heading", name="Labeler activity").wait_for()
+    row = page.get_by_role("row", name="lab1")
+    row.wait_for()
+    assert "83% of 6 pairs" in row.inner_text()
+    assert "83% of 6 pairs" in page.get_by_role("row", name="lab2").inner_text()
     assert page.js_errors == []
 
 

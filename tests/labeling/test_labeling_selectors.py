@@ -68,6 +68,42 @@ def test_project_activity(project, labeler, other_labeler):
     assert rows[0]["per_hour"] > 0 and rows[1]["per_hour"] is None
 
 
+def _rank_as(user, project, order: str):
+    """Rank the claimed task's samples, named a-d by id, e.g. "ab,c,d" (a and b tied first)."""
+    assignment = assignment_claim_next(user=user, project=project, kind="ranking")
+    ids = dict(zip("abcd", sorted(assignment.shown_order)))
+    groups = [[ids[name] for name in group] for group in order.split(",")]
+    return assignment_submit_ranking(
+        assignment_id=assignment.pk, user=user, order=groups, scores={str(i): 4 for i in ids.values()}, time_spent_ms=1000
+    ).submission
+
+
+def test_agreement_counts_pairs_both_labelers_ordered(project, labeler, other_labeler):
+    third = type(labeler).objects.create_user("third")
+    third.groups.set(labeler.groups.all())
+    RankingTaskFactory(project=project, overlap=3)
+    first = _rank_as(labeler, project, "a,b,c,d")
+    _rank_as(other_labeler, project, "a,b,d,c")  # c and d swapped: 5 of 6 pairs agree with the first
+    _rank_as(third, project, "ab,c,d")  # a = b says nothing about that pair: 5 pairs each
+    RankingTaskFactory(project=project, overlap=1)
+    lone = _rank_as(labeler, project, "d,c,b,a")  # nobody else ranked it: not counted
+
+    by_labeler = selectors.labeler_agreement(project=project)
+    assert by_labeler == {labeler.pk: (10, 11), other_labeler.pk: (9, 11), third.pk: (9, 10)}
+    rows = {r["username"]: r for r in selectors.project_activity(project=project)}
+    assert rows[labeler.username]["agreement"] == round(10 / 11, 3) and rows[labeler.username]["agreement_pairs"] == 11
+    assert lone.pk not in {r[0] for r in selectors.ranking_agreement(project=project)}
+    # Counting only rankings up to the first: nobody shares its task yet.
+    assert selectors.ranking_agreement(project=project, max_ranking_id=first.pk) == []
+
+
+def test_agreement_is_none_without_shared_tasks(project, labeler):
+    RankingTaskFactory(project=project)
+    _rank(labeler, project)
+    row = selectors.project_activity(project=project)[0]
+    assert row["agreement"] is None and row["agreement_pairs"] == 0
+
+
 def test_training_selectors_load_everything_in_fixed_queries(project, labeler, other_labeler):
     RankingTaskFactory.create_batch(3, project=project, overlap=2)
     for user in (labeler, other_labeler):

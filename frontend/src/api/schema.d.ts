@@ -637,6 +637,13 @@ export interface components {
             /** Format: double */
             per_hour: number | null;
             median_time_ms: number | null;
+            /**
+             * Format: double
+             * @description Share of sample pairs ordered as another labeler of the same task did (ties left out).
+             */
+            agreement: number | null;
+            /** @description Pairs the agreement is measured on (0: no shared tasks yet). */
+            agreement_pairs: number;
             /** Format: date-time */
             last_submitted_at: string | null;
         };

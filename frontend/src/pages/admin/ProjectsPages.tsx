@@ -279,6 +279,9 @@ function Activity({ slug }: { slug: string }) {
                   <th scope="col">Last 24 h</th>
                   <th scope="col">Tasks per hour</th>
                   <th scope="col">Median time per task</th>
+                  <th scope="col" title="Share of sample pairs ordered as another labeler of the same task did (ties left out)">
+                    Agreement
+                  </th>
                   <th scope="col">Last submit</th>
                 </tr>
               </thead>
@@ -293,6 +296,7 @@ function Activity({ slug }: { slug: string }) {
                     <td>{row.last_24h}</td>
                     <td>{formatCell(row.per_hour)}</td>
                     <td>{row.median_time_ms == null ? "—" : `${(row.median_time_ms / 1000).toFixed(1)} s`}</td>
+                    <td>{formatAgreement(row.agreement, row.agreement_pairs)}</td>
                     <td>{formatDate(row.last_submitted_at)}</td>
                   </tr>
                 ))}
@@ -303,6 +307,12 @@ function Activity({ slug }: { slug: string }) {
       />
     </section>
   );
+}
+
+/** "83% of 18 pairs"; a dash until the labeler shares a ranked task with someone. */
+export function formatAgreement(agreement: number | null, pairs: number): string {
+  if (agreement == null || pairs === 0) return "—";
+  return `${Math.round(agreement * 100)}% of ${pairs} ${pairs === 1 ? "pair" : "pairs"}`;
 }
 
 function formatCell(value: unknown): string {
