@@ -23,10 +23,12 @@ import pyarrow as pa
 from django.contrib.auth import get_user_model
 from django.db import connections
 from django.db.models import Max, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from exports.models import ExportKind
 from exports.options import ExportOptions
 from labeling.models import Demonstration, Project, Prompt, Ranking, RankingEntry, Split
+from labeling.selectors import AGREEING_RANKINGS_SQL
 
 CHUNK = 5000
 
@@ -139,6 +141,11 @@ def source_queryset(*, project: Project, kind: str, options: ExportOptions, id_c
         qs = qs.filter(created_at__gte=options.after())
     if options.before():
         qs = qs.filter(created_at__lt=options.before())
+    if options.min_agreement is not None and kind in (ExportKind.PREFERENCE, ExportKind.RANKINGS):
+        # Agreement counts every labeler's rankings up to the cutoff (see export_prepare), so a
+        # replay sees the agreement the first run saw.
+        through = id_cutoff if id_cutoff is not None else 2**62
+        qs = qs.filter(id__in=RawSQL(AGREEING_RANKINGS_SQL, [project.pk, through, through, options.min_agreement]))
     if id_cutoff is not None:
         qs = qs.filter(id__lte=id_cutoff)
     return qs.order_by("id")

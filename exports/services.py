@@ -124,7 +124,11 @@ def export_prepare(*, project: Project, kind: str, fmt: str, raw_options: dict) 
     """Validate options and fix the row set: (options, snapshot, id cutoff)."""
     options = export_options_parse(kind=kind, fmt=fmt, raw=raw_options)
     snapshot = _snapshot_for(project, options)
-    cutoff = source_id_cutoff(source_queryset(project=project, kind=kind, options=options, id_cutoff=None, snapshot=snapshot))
+    # With an agreement filter the cutoff is the last ranking of the project (or snapshot), not
+    # the last one the filters select: agreement is counted over every ranking up to the cutoff,
+    # so a later ranking of the same task cannot change what a replay selects.
+    bounds = ExportOptions(snapshot=options.snapshot) if options.min_agreement is not None else options
+    cutoff = source_id_cutoff(source_queryset(project=project, kind=kind, options=bounds, id_cutoff=None, snapshot=snapshot))
     return options, snapshot, cutoff
 
 

@@ -16,6 +16,10 @@ class ExportCreateInput(serializers.Serializer):
     created_before = serializers.DateTimeField(required=False)
     round = serializers.IntegerField(min_value=0, required=False)
     snapshot = serializers.UUIDField(required=False)
+    min_agreement = serializers.FloatField(
+        min_value=0, max_value=1, required=False,
+        help_text="Preference and rankings exports: only rankings whose agreement with the task's other labelers is at least this share.",
+    )
 
 
 class ExportJobOutput(serializers.ModelSerializer):

@@ -42,9 +42,11 @@ class ProjectExportCreateView(APIView):
         data = ExportCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(request.data)  # raw strings: the service parses and stores them normalised
-        options = {k: values[k] for k in ("style", "tie_policy", "split", "labeler", "created_after", "created_before", "round", "snapshot") if k in values}
-        if "round" in options:
-            options["round"] = data.validated_data["round"]
+        keys = ("style", "tie_policy", "split", "labeler", "created_after", "created_before", "round", "snapshot", "min_agreement")
+        options = {k: values[k] for k in keys if k in values}
+        for number in ("round", "min_agreement"):
+            if number in options:
+                options[number] = data.validated_data[number]
         job = services.export_job_create(
             user=request.user,
             project=project,

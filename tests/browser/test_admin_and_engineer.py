@@ -87,13 +87,21 @@ def test_engineer_creates_and_downloads_an_export(page):
     login(page, "eng", data.PASSWORD)
 
     page.get_by_role("link", name="Exports").click()
-    page.get_by_label("Dataset").select_option("sft")
-    page.get_by_label("Format").select_option("jsonl")
+    # The agreement filter is offered for ranking data only, as a percentage.
+    page.get_by_label("Dataset").select_option("preference")
+    page.get_by_label("Minimum labeler agreement (%)").fill("80")
     page.get_by_role("button", name="Start export").click()
     page.get_by_text("queued").first.wait_for()
+    assert ExportJob.objects.get().options["min_agreement"] == 0.8
+
+    page.get_by_label("Dataset").select_option("sft")
+    assert page.get_by_label("Minimum labeler agreement (%)").count() == 0
+    page.get_by_label("Format").select_option("jsonl")
+    page.get_by_role("button", name="Start export").click()
+    page.get_by_role("cell", name="helpful · sft · jsonl").wait_for()
 
     # No Celery worker in this test: run the queued job the way the worker would.
-    job = ExportJob.objects.get()
+    job = ExportJob.objects.get(kind="sft")
     export_services.export_job_run(job_id=job.id)
 
     link = page.get_by_role("link", name="Download sft.jsonl")

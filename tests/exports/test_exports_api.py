@@ -61,8 +61,18 @@ def test_invalid_body_names_the_field(filled, project, engineer, data_dir):
     assert response.status_code == 400 and "tie_policy" in response.json()["error"]["fields"]
     response, _ = create(engineer, project, snapshot="00000000-0000-4000-8000-00000000beef")
     assert response.status_code == 400 and response.json()["error"]["details"] == {"field": "snapshot"}
+    response, _ = create(engineer, project, kind="preference", min_agreement=2)
+    assert response.status_code == 400 and "min_agreement" in response.json()["error"]["fields"]
+    response, _ = create(engineer, project, kind="sft", min_agreement=0.5)
+    assert response.status_code == 400 and response.json()["error"]["details"] == {"field": "min_agreement"}
     response = client_for(engineer).post("/api/projects/nope/exports/", {"kind": "sft"}, format="json")
     assert response.status_code == 404
+
+
+def test_min_agreement_is_stored_on_the_job(filled, project, engineer, data_dir):
+    response, _ = create(engineer, project, kind="preference", min_agreement=0.75)
+    assert response.status_code == 202, response.content
+    assert response.json()["options"]["min_agreement"] == 0.75
 
 
 def test_job_runs_with_progress_then_downloads_and_logs(filled, project, engineer, admin_user, data_dir, monkeypatch):

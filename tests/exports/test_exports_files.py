@@ -133,6 +133,62 @@ def test_filters_labeler_round_split_dates(filled, project, tmp_path):
     assert result.rows_total == 0
 
 
+def _labeler(name):
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user(name)
+
+
+def _rank_again(ranking, labeler, ranks):
+    """Another labeler's ranking of the same task and samples (sample i gets ranks[i])."""
+    from labeling.models import Ranking, RankingEntry
+
+    samples = [e.sample for e in ranking.entries.order_by("sample_id")]
+    groups: dict[int, list[int]] = {}
+    for sample, rank in zip(samples, ranks):
+        groups.setdefault(rank, []).append(sample.id)
+    again = Ranking.objects.create(task=ranking.task, labeler=labeler, order=[groups[r] for r in sorted(groups)])
+    for sample, rank in zip(samples, ranks):
+        RankingEntry.objects.create(ranking=again, sample=sample, rank=rank, score=4)
+    return again
+
+
+def test_min_agreement_keeps_rankings_that_order_pairs_like_their_peers(filled, project, tmp_path):
+    r1, r2 = filled["rankings"]  # r1: samples ranked 2, 1, 3, 4; r2's task has no other ranking
+    peer, contrarian = _labeler("peer"), _labeler("contrarian")
+    agreeing = _rank_again(r1, peer, [2, 1, 4, 3])  # 5 of 6 pairs as r1
+    reversed_ = _rank_again(r1, contrarian, [3, 4, 2, 1])  # every pair reversed against r1
+    # Agreement: r1 5/6 with the peer + 0/6 with the contrarian = 0.42; the peer 5/6 + 1/6 = 0.5;
+    # the contrarian 0/6 + 1/6 = 0.08.
+    out, _ = write(project, tmp_path, "rankings", min_agreement=0.6, name="agree.jsonl")
+    assert jsonl(out) == []
+    out, _ = write(project, tmp_path, "rankings", min_agreement=0.4, name="half.jsonl")
+    assert [r["ranking_id"] for r in jsonl(out)] == [r1.id, agreeing.id]
+    out, _ = write(project, tmp_path, "preference", min_agreement=0.0, name="pairs.jsonl")
+    assert {r["ranking_id"] for r in jsonl(out)} == {r1.id, agreeing.id, reversed_.id}, "r2 shares no task: no agreement"
+
+
+def test_min_agreement_replays_with_the_agreement_it_had(filled, project, tmp_path):
+    from exports.services import export_file_write
+
+    r1 = filled["rankings"][0]
+    _rank_again(r1, _labeler("peer"), [2, 1, 3, 4])  # full agreement with r1
+    options, _snapshot, cutoff = export_prepare(project=project, kind="rankings", fmt="jsonl", raw_options={"min_agreement": 0.9})
+
+    def run(name):
+        return export_file_write(
+            project=project, kind="rankings", fmt="jsonl", options=options, salt=SALT, pseudonymize=True, id_cutoff=cutoff, out_path=tmp_path / name
+        )
+
+    first = run("first.jsonl")
+    assert first.rows_written == 2
+    _rank_again(r1, _labeler("late"), [4, 3, 2, 1])  # a later, fully reversed ranking of the same task
+    again = run("again.jsonl")
+    assert again.sha256 == first.sha256, "a ranking after the cutoff must not change the agreement an export used"
+    fresh, _ = write(project, tmp_path, "rankings", min_agreement=0.9, name="fresh.jsonl")
+    assert jsonl(fresh) == [], "a new export sees the new disagreement"
+
+
 def test_bad_options_name_the_field():
     with pytest.raises(ApplicationError) as exc:
         export_options_parse(kind="rankings", fmt="csv", raw={})
@@ -146,6 +202,13 @@ def test_bad_options_name_the_field():
     with pytest.raises(ApplicationError) as exc:
         export_options_parse(kind="sft", fmt="jsonl", raw={"round": 1})
     assert exc.value.details["field"] == "round"
+    for bad in (1.5, -0.1, "high", True):
+        with pytest.raises(ApplicationError) as exc:
+            export_options_parse(kind="preference", fmt="jsonl", raw={"min_agreement": bad})
+        assert exc.value.details["field"] == "min_agreement"
+    with pytest.raises(ApplicationError) as exc:
+        export_options_parse(kind="sft", fmt="jsonl", raw={"min_agreement": 0.5})
+    assert exc.value.details["field"] == "min_agreement"
 
 
 def test_csv_neutralises_formulas(filled, project, tmp_path):
@@ -197,3 +260,26 @@ def test_pages_with_gaps_hold_only_selected_rankings(filled, project, tmp_path, 
     rows = jsonl(out)
     assert {r["ranking_id"] for r in rows} == {filled["rankings"][0].id, third.id}
     assert result.rows_written == 7 and ("Yo", "Nah") in [(r["chosen"], r["rejected"]) for r in rows]
+
+
+def test_export_dataset_command_writes_and_says_how_to_reproduce(filled, project, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    r1 = filled["rankings"][0]
+    peer = _rank_again(r1, _labeler("peer"), [2, 1, 3, 4])
+    out = tmp_path / "pairs.jsonl"
+    stdout = io.StringIO()
+    call_command("export_dataset", project=project.slug, kind="preference", out=str(out), min_agreement=0.9,
+                 json=True, no_progress=True, stdout=stdout)
+    summary = json.loads(stdout.getvalue())
+    assert summary["options"]["min_agreement"] == 0.9 and summary["rows"] == len(jsonl(out)) > 0
+    assert {row["ranking_id"] for row in jsonl(out)} == {r1.id, peer.id}
+    again = tmp_path / "again.jsonl"
+    call_command("export_dataset", project=project.slug, kind="preference", out=str(again), min_agreement=0.9,
+                 salt=summary["salt"], id_cutoff=summary["id_cutoff"], no_progress=True, stdout=io.StringIO())
+    assert again.read_bytes() == out.read_bytes()
+    with pytest.raises(CommandError, match="min_agreement"):
+        call_command("export_dataset", project=project.slug, kind="sft", out=str(tmp_path / "x"), min_agreement=0.5, no_progress=True)
+    with pytest.raises(CommandError, match="No project"):
+        call_command("export_dataset", project="nope", kind="sft", out=str(tmp_path / "x"), no_progress=True)
+    assert not (tmp_path / "x").exists()

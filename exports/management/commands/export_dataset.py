@@ -34,6 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--created-before", help="ISO 8601, exclusive.")
         parser.add_argument("--round", type=int, help="Only rankings of samples from this round's policy.")
         parser.add_argument("--snapshot", help="Only the rows of this data snapshot (UUID).")
+        parser.add_argument(
+            "--min-agreement", type=float, help="Only rankings whose agreement with the task's other labelers is at least this share (0-1)."
+        )
         parser.add_argument("--salt", help="Pseudonym salt; give an earlier export's salt to reproduce it.")
         parser.add_argument("--id-cutoff", type=int, help="Highest source id; give an earlier export's cutoff to reproduce it.")
         parser.add_argument("--no-pseudonymize", action="store_true", help="Write usernames instead of pseudonyms.")
@@ -46,7 +49,7 @@ class Command(BaseCommand):
             raise CommandError(f"No project with slug {opts['project']!r}.")
         raw = {
             key: opts[key]
-            for key in ("style", "tie_policy", "split", "labeler", "created_after", "created_before", "round", "snapshot")
+            for key in ("style", "tie_policy", "split", "labeler", "created_after", "created_before", "round", "snapshot", "min_agreement")
             if opts.get(key) is not None
         }
         try:

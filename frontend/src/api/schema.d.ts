@@ -796,6 +796,11 @@ export interface components {
             round?: number;
             /** Format: uuid */
             snapshot?: string;
+            /**
+             * Format: double
+             * @description Preference and rankings exports: only rankings whose agreement with the task's other labelers is at least this share.
+             */
+            min_agreement?: number;
         };
         /**
          * @description * `train` - train

@@ -76,6 +76,7 @@ export type ExportOptionsInput = {
   created_after?: string;
   created_before?: string;
   round?: number;
+  min_agreement?: number;
 };
 
 export type ExportCreate = ExportOptionsInput & { kind: ExportKind; format: ExportFormat; pseudonymize: boolean };

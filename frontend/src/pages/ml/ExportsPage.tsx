@@ -53,14 +53,17 @@ function ExportForm({ projects, onCreated }: { projects: Project[]; onCreated: (
   const [split, setSplit] = useState<"" | "train" | "eval">("");
   const [labeler, setLabeler] = useState("");
   const [round, setRound] = useState("");
+  const [minAgreement, setMinAgreement] = useState(""); // percent, as typed
   const [pseudonymize, setPseudonymize] = useState(true);
 
+  const rankingKind = kind === "preference" || kind === "rankings";
   const options: ExportOptionsInput = {
     ...(style ? { style } : {}),
     ...(kind === "preference" && tiePolicy ? { tie_policy: tiePolicy } : {}),
     ...(split ? { split } : {}),
     ...(labeler.trim() ? { labeler: labeler.trim() } : {}),
     ...(round !== "" ? { round: Number(round) } : {}),
+    ...(rankingKind && minAgreement !== "" ? { min_agreement: Number(minAgreement) / 100 } : {}),
   };
   const body: ExportCreate = { kind, format, pseudonymize, ...options };
   const create = useAction(async () => api.createExport(slug, body));
@@ -152,6 +155,25 @@ function ExportForm({ projects, onCreated }: { projects: Project[]; onCreated: (
         <input type="number" min={0} value={round} onChange={(e) => setRound(e.target.value)} />
         {fieldError("round")}
       </label>
+      {rankingKind && (
+        <label>
+          Minimum labeler agreement (%)
+          <input
+            type="number"
+            min={0}
+            max={100}
+            step={1}
+            value={minAgreement}
+            onChange={(e) => setMinAgreement(e.target.value)}
+            aria-describedby="min-agreement-help"
+          />
+          <span id="min-agreement-help" className="muted">
+            Only rankings that order sample pairs as the task&apos;s other labelers did, at least this often; rankings of tasks
+            nobody else ranked are left out.
+          </span>
+          {fieldError("min_agreement")}
+        </label>
+      )}
       <label className="check">
         <input type="checkbox" checked={pseudonymize} onChange={(e) => setPseudonymize(e.target.checked)} /> Pseudonymize labelers
       </label>
