@@ -145,7 +145,7 @@ def source_queryset(*, project: Project, kind: str, options: ExportOptions, id_c
         # Agreement counts every labeler's rankings up to the cutoff (see export_prepare), so a
         # replay sees the agreement the first run saw.
         through = id_cutoff if id_cutoff is not None else 2**62
-        qs = qs.filter(id__in=RawSQL(AGREEING_RANKINGS_SQL, [project.pk, through, through, options.min_agreement]))
+        qs = qs.filter(id__in=RawSQL(AGREEING_RANKINGS_SQL, [project.pk, through, options.min_agreement]))
     if id_cutoff is not None:
         qs = qs.filter(id__lte=id_cutoff)
     return qs.order_by("id")

@@ -219,12 +219,13 @@ FROM work GROUP BY labeler_id
 # ranked, the share of sample pairs both put in the same order. A pair either labeler tied says
 # nothing about order and is left out. One row per ranking: (ranking id, labeler id, pairs it
 # shares with other rankings of its task, of which agree). Positional parameters, in order:
-# project id, highest ranking id counted (twice). Both backends run it as written.
+# project id, highest ranking id counted. Both backends run it as written. Only tasks with two
+# or more submissions can share pairs (imported rankings get a task each), so the scan starts
+# from those tasks, not from every ranking of the project.
 RANKING_AGREEMENT_SQL = """
 WITH shared AS (
-  SELECT r.task_id FROM labeling_ranking r JOIN labeling_task t ON t.id = r.task_id
-  WHERE t.project_id = %s AND r.labeler_id IS NOT NULL AND r.id <= %s
-  GROUP BY r.task_id HAVING count(*) >= 2
+  SELECT t.id AS task_id FROM labeling_task t
+  WHERE t.project_id = %s AND t.kind = 'ranking' AND t.submitted_count >= 2
 ), e AS (
   SELECT r.id AS ranking_id, r.task_id, r.labeler_id, en.sample_id, en.rank
   FROM shared s JOIN labeling_ranking r ON r.task_id = s.task_id
@@ -250,7 +251,7 @@ def ranking_agreement(*, project: Project, max_ranking_id: int | None = None) ->
     ``max_ranking_id`` only, so an export replays with the agreement it had)."""
     cutoff = _ALL_IDS if max_ranking_id is None else max_ranking_id
     with connection.cursor() as cursor:
-        cursor.execute(RANKING_AGREEMENT_SQL, [project.pk, cutoff, cutoff])
+        cursor.execute(RANKING_AGREEMENT_SQL, [project.pk, cutoff])
         return [(int(a), int(b), int(c), int(d)) for a, b, c, d in cursor.fetchall()]
 
 

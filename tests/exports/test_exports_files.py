@@ -140,8 +140,13 @@ def _labeler(name):
 
 
 def _rank_again(ranking, labeler, ranks):
-    """Another labeler's ranking of the same task and samples (sample i gets ranks[i])."""
-    from labeling.models import Ranking, RankingEntry
+    """Another labeler's ranking of the same task and samples (sample i gets ranks[i]), counted
+    on the task as a submit counts it."""
+    from django.db.models import F
+
+    from labeling.models import Ranking, RankingEntry, Task
+
+    Task.objects.filter(pk=ranking.task_id).update(overlap=F("overlap") + 1, submitted_count=F("submitted_count") + 1)
 
     samples = [e.sample for e in ranking.entries.order_by("sample_id")]
     groups: dict[int, list[int]] = {}
