@@ -132,6 +132,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "RLHF platform API",
     "DESCRIPTION": "Collect demonstrations and rankings, run training rounds, export data and checkpoints.",
     "VERSION": "1.0.0",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.error_responses"],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status", "kind" or "stage": name each enum after its owner.

@@ -46,3 +46,35 @@ def test_frontend_types_match_the_schema(schema_file, tmp_path):
     assert generated.read_text() == committed.read_text(), (
         "frontend/src/api/schema.d.ts is out of date with the API: run `npm --prefix frontend run gen:api` and commit it"
     )
+
+
+def test_every_operation_documents_the_error_shape(schema_file):
+    spec = yaml.safe_load(schema_file.read_text())
+    operations = [op for item in spec["paths"].values() for method, op in item.items() if method in {"get", "post", "put", "patch", "delete"}]
+    assert len(operations) > 40
+    for operation in operations:
+        ref = operation["responses"]["4XX"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/Error", operation["operationId"]
+
+
+@pytest.mark.django_db
+def test_real_errors_have_the_documented_shape(client):
+    import jsonschema
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    from config.openapi import ERROR_SCHEMA
+
+    admin = User.objects.create_superuser("root", password="pw-test-123456")
+    api = APIClient()
+    api.force_authenticate(admin)
+    answers = [
+        client.get("/api/me/"),  # not signed in
+        api.get("/api/projects/nope/"),  # not found
+        api.get("/api/projects/?limit=x"),  # bad parameter
+        api.post("/api/projects/", {"name": "", "slug": "bad slug"}, format="json"),  # bad fields
+        api.post("/api/projects/", "name=x", content_type="text/plain"),  # wrong content type
+    ]
+    assert [a.status_code for a in answers] == [403, 404, 400, 400, 415]
+    for answer in answers:
+        jsonschema.validate(answer.json(), ERROR_SCHEMA)

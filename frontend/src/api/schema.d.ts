@@ -1296,6 +1296,23 @@ export interface components {
             /** Format: date-time */
             last_login: string | null;
         };
+        /** @description Every 4xx answer of the API has this shape. */
+        Error: {
+            error: {
+                /** @description Stable machine-readable code, e.g. invalid, not_found, lease_expired. */
+                code: string;
+                /** @description What went wrong, for a person. */
+                message: string;
+                /** @description Input errors by field name (nested for nested inputs). */
+                fields?: {
+                    [key: string]: unknown;
+                };
+                /** @description Extra facts, e.g. {"field": ...}. */
+                details?: {
+                    [key: string]: unknown;
+                };
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -1334,6 +1351,15 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedAssignmentOutputList"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     assignments_retrieve: {
@@ -1353,6 +1379,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1380,6 +1415,15 @@ export interface operations {
                     "application/json": components["schemas"]["DraftSaveOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     assignments_heartbeat_create: {
@@ -1399,6 +1443,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HeartbeatOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1424,6 +1477,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AssignmentOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1462,6 +1524,15 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentSubmitOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     auth_csrf_retrieve: {
@@ -1479,6 +1550,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CsrfOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1504,6 +1584,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     auth_logout_create: {
@@ -1521,6 +1610,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1545,6 +1643,15 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     checkpoints_list: {
@@ -1565,6 +1672,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CheckpointListOutput"][];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1588,6 +1704,15 @@ export interface operations {
                     "application/json": components["schemas"]["CheckpointDetailOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     checkpoints_card_retrieve: {
@@ -1608,6 +1733,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     checkpoints_download_retrieve: {
@@ -1627,6 +1761,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1652,6 +1795,15 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedExportJobOutputList"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     exports_retrieve: {
@@ -1671,6 +1823,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExportJobOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1693,6 +1854,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     exports_repeat_create: {
@@ -1712,6 +1882,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExportJobOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1735,6 +1914,15 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingJobOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     me_retrieve: {
@@ -1754,6 +1942,15 @@ export interface operations {
                     "application/json": components["schemas"]["MeOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     me_stats_retrieve: {
@@ -1771,6 +1968,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MeStatsOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1797,6 +2003,15 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedProjectOutputList"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     projects_create: {
@@ -1820,6 +2035,15 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     projects_retrieve: {
@@ -1841,6 +2065,15 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     projects_destroy: {
@@ -1860,6 +2093,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -1886,6 +2128,15 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     projects_activity_list: {
@@ -1905,6 +2156,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ActivityRowOutput"][];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1932,6 +2192,15 @@ export interface operations {
                     "application/json": components["schemas"]["ExportJobOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     projects_import_create: {
@@ -1956,6 +2225,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PreferenceImportOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -1990,6 +2268,15 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedPromptOutputList"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     projects_prompts_create: {
@@ -2013,6 +2300,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromptOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2051,6 +2347,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     project_round_metrics: {
@@ -2072,6 +2377,15 @@ export interface operations {
                     "application/json": components["schemas"]["RoundMetricsOutput"][];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     project_round_schedule_retrieve: {
@@ -2091,6 +2405,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RoundScheduleSettingsOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2118,6 +2441,15 @@ export interface operations {
                     "application/json": components["schemas"]["RoundScheduleSettingsOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     project_rounds_list: {
@@ -2137,6 +2469,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrainingRoundListOutput"][];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2164,6 +2505,15 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingRoundDetailOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     projects_tasks_next_create: {
@@ -2189,6 +2539,15 @@ export interface operations {
                     "application/json": components["schemas"]["NextTaskOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     prompts_retrieve: {
@@ -2210,6 +2569,15 @@ export interface operations {
                     "application/json": components["schemas"]["PromptOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     prompts_destroy: {
@@ -2229,6 +2597,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
         };
     };
@@ -2255,6 +2632,15 @@ export interface operations {
                     "application/json": components["schemas"]["PromptOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     roles_list: {
@@ -2272,6 +2658,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RoleOutput"][];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2295,6 +2690,15 @@ export interface operations {
                     "application/json": components["schemas"]["TrainingRoundDetailOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     rounds_cancel: {
@@ -2314,6 +2718,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrainingRoundDetailOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2340,6 +2753,15 @@ export interface operations {
                     "application/json": components["schemas"]["PaginatedUserOutputList"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     users_create: {
@@ -2363,6 +2785,15 @@ export interface operations {
                     "application/json": components["schemas"]["UserOutput"];
                 };
             };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     users_retrieve: {
@@ -2382,6 +2813,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -2407,6 +2847,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOutput"];
+                };
+            };
+            /** @description Bad input (400), not signed in (401/403), not allowed (403), not found (404), conflict (409), wrong content type (415); the message says which. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
