@@ -78,3 +78,18 @@ def test_real_errors_have_the_documented_shape(client):
     assert [a.status_code for a in answers] == [403, 404, 400, 400, 415]
     for answer in answers:
         jsonschema.validate(answer.json(), ERROR_SCHEMA)
+
+
+@pytest.mark.django_db
+def test_unknown_api_paths_answer_json_404s(client):
+    import jsonschema
+
+    from config.openapi import ERROR_SCHEMA
+
+    for method, path in (("get", "/api/nope/"), ("post", "/api/projects/x/tasks/nxt/"), ("delete", "/api/prompts/null,null/")):
+        answer = getattr(client, method)(path)
+        assert answer.status_code == 404 and answer["Content-Type"] == "application/json", path
+        jsonschema.validate(answer.json(), ERROR_SCHEMA)
+    hint = client.get("/api/me").json()["error"]["message"]
+    assert "end with a slash (/api/me/)" in hint
+    assert client.get("/some/frontend/route").status_code in (200, 503), "the SPA still answers outside /api/"
