@@ -195,14 +195,22 @@ def user_stats(*, user: AbstractBaseUser) -> dict[str, Any]:
     }
 
 
+# Position bias: for each ranking, was the sample shown first placed in the top group, and how
+# likely was that by chance (top group size / K)? A labeler who favours the first answer shown
+# scores well above chance. Rankings without a recorded display order (imports) are left out.
 _ACTIVITY_SQL = """
 WITH work AS (
-  SELECT d.labeler_id, 'demonstration' AS kind, d.time_spent_ms, d.created_at
+  SELECT d.labeler_id, 'demonstration' AS kind, d.time_spent_ms, d.created_at,
+         0 AS shown, 0 AS first_best, 0.0 AS chance
   FROM labeling_demonstration d JOIN labeling_prompt p ON p.id = d.prompt_id
   WHERE p.project_id = %(project)s AND d.labeler_id IS NOT NULL
   UNION ALL
-  SELECT r.labeler_id, 'ranking', r.time_spent_ms, r.created_at
+  SELECT r.labeler_id, 'ranking', r.time_spent_ms, r.created_at,
+         CASE WHEN f.id IS NULL THEN 0 ELSE 1 END,
+         CASE WHEN f.rank = 1 THEN 1 ELSE 0 END,
+         CASE WHEN f.id IS NULL THEN 0.0 ELSE {top_share} END
   FROM labeling_ranking r JOIN labeling_task t ON t.id = r.task_id
+  LEFT JOIN labeling_rankingentry f ON f.ranking_id = r.id AND f.sample_id = {first_shown}
   WHERE t.project_id = %(project)s AND r.labeler_id IS NOT NULL
 )
 SELECT labeler_id,
@@ -210,9 +218,22 @@ SELECT labeler_id,
   count(*) FILTER (WHERE kind = 'ranking'),
   count(*) FILTER (WHERE created_at >= %(day_ago)s),
   {median},
-  min(created_at), max(created_at)
+  min(created_at), max(created_at),
+  sum(shown), sum(first_best), sum(chance)
 FROM work GROUP BY labeler_id
 """
+_ACTIVITY_DIALECT = {
+    "postgresql": {
+        "median": "percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms)",
+        "first_shown": "(r.shown_order->>0)::bigint",
+        "top_share": 'jsonb_array_length(r."order"->0)::float / jsonb_array_length(r.shown_order)',
+    },
+    "sqlite": {
+        "median": "NULL",  # no percentile function: medians are taken in Python
+        "first_shown": "json_extract(r.shown_order, '$[0]')",
+        "top_share": """json_array_length(r."order", '$[0]') * 1.0 / json_array_length(r.shown_order)""",
+    },
+}
 
 
 # Inter-labeler agreement, as InstructGPT measured it: over every task that two labelers both
@@ -267,10 +288,11 @@ def labeler_agreement(*, project: Project) -> dict[int, tuple[int, int]]:
 def project_activity(*, project: Project) -> list[dict[str, Any]]:
     """Per labeler in ``project``: submissions by kind, throughput (last 24 h, and per hour
     between their first and last submission), median time per task, skips, and agreement
-    with the other labelers on the tasks they both ranked."""
+    with the other labelers on the tasks they both ranked, and position bias (how often the
+    sample shown first was ranked best, against chance)."""
     now = timezone.now()
     postgres = connection.vendor == "postgresql"
-    sql = _ACTIVITY_SQL.format(median="percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_ms)" if postgres else "NULL")
+    sql = _ACTIVITY_SQL.format(**_ACTIVITY_DIALECT["postgresql" if postgres else "sqlite"])
     with connection.cursor() as cursor:
         cursor.execute(sql, {"project": project.pk, "day_ago": connection.ops.adapt_datetimefield_value(now - timedelta(days=1))})
         rows = cursor.fetchall()
@@ -281,7 +303,7 @@ def project_activity(*, project: Project) -> list[dict[str, Any]]:
             Demonstration.objects.filter(prompt__project=project).values_list("labeler_id", "time_spent_ms")
         ) + list(Ranking.objects.filter(task__project=project).values_list("labeler_id", "time_spent_ms")):
             times.setdefault(labeler_id, []).append(ms)
-        rows = [(*r[:4], statistics.median(times[r[0]]), read_datetime(r[5]), read_datetime(r[6])) for r in rows]
+        rows = [(*r[:4], statistics.median(times[r[0]]), read_datetime(r[5]), read_datetime(r[6]), *r[7:]) for r in rows]
     users = get_user_model().objects.in_bulk([r[0] for r in rows])
     skips = dict(
         Assignment.objects.filter(task__project=project, status=Assignment.Status.SKIPPED)
@@ -290,7 +312,7 @@ def project_activity(*, project: Project) -> list[dict[str, Any]]:
     )
     agreement = labeler_agreement(project=project)
     result = []
-    for labeler_id, demos, rankings, last_day, median_ms, first, last in rows:
+    for labeler_id, demos, rankings, last_day, median_ms, first, last, shown, first_best, chance in rows:
         agree, pairs = agreement.get(labeler_id, (0, 0))
         total = demos + rankings
         hours = max((last - first).total_seconds() / 3600, 1 / 60) if total > 1 else None
@@ -307,6 +329,8 @@ def project_activity(*, project: Project) -> list[dict[str, Any]]:
                 "median_time_ms": round(median_ms) if median_ms is not None else None,
                 "agreement": round(agree / pairs, 3) if pairs else None,
                 "agreement_pairs": pairs,
+                "first_shown_best": round(first_best / shown, 3) if shown else None,
+                "first_shown_best_by_chance": round(float(chance) / shown, 3) if shown else None,
                 "last_submitted_at": last,
             }
         )

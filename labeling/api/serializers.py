@@ -158,6 +158,12 @@ class ActivityRowOutput(serializers.Serializer):
         allow_null=True, help_text="Share of sample pairs ordered as another labeler of the same task did (ties left out)."
     )
     agreement_pairs = serializers.IntegerField(help_text="Pairs the agreement is measured on (0: no shared tasks yet).")
+    first_shown_best = serializers.FloatField(
+        allow_null=True, help_text="Position bias: share of rankings that put the sample shown first in the top group."
+    )
+    first_shown_best_by_chance = serializers.FloatField(
+        allow_null=True, help_text="The same share expected by chance (top group size / K), to compare with."
+    )
     last_submitted_at = serializers.DateTimeField(allow_null=True)
 
 

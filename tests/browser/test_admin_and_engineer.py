@@ -75,6 +75,8 @@ def test_admin_sees_labeler_agreement(page):
     row.wait_for()
     assert "83% of 6 pairs" in row.inner_text()
     assert "83% of 6 pairs" in page.get_by_role("row", name="lab2").inner_text()
+    assert "(chance 25%)" in row.inner_text(), "position bias next to what chance gives"
+    screenshot(page, "admin-labeler-activity")
     assert page.js_errors == []
 
 

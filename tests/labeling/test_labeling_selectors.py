@@ -97,6 +97,28 @@ def test_agreement_counts_pairs_both_labelers_ordered(project, labeler, other_la
     assert selectors.ranking_agreement(project=project, max_ranking_id=first.pk) == []
 
 
+def test_position_bias_compares_the_first_shown_answer_with_chance(project, labeler, other_labeler):
+    RankingTaskFactory.create_batch(3, project=project, overlap=2)
+    for _ in range(3):  # the labeler always puts the answer shown first on top
+        assignment = assignment_claim_next(user=labeler, project=project, kind="ranking")
+        shown = assignment.shown_order
+        assignment_submit_ranking(assignment_id=assignment.pk, user=labeler, order=[[i] for i in shown], scores={str(i): 4 for i in shown})
+    for _ in range(2):  # the other ties everything: the first shown is "best" by construction
+        assignment = assignment_claim_next(user=other_labeler, project=project, kind="ranking")
+        shown = assignment.shown_order
+        assignment_submit_ranking(assignment_id=assignment.pk, user=other_labeler, order=[shown], scores={str(i): 4 for i in shown})
+    DemonstrationTaskFactory(project=project)
+    writer = type(labeler).objects.create_user("writer")
+    writer.groups.set(labeler.groups.all())
+    demo = assignment_claim_next(user=writer, project=project, kind="demonstration")
+    assignment_submit_demonstration(assignment_id=demo.pk, user=writer, text="Blue.")
+
+    rows = {r["username"]: r for r in selectors.project_activity(project=project)}
+    assert (rows[labeler.username]["first_shown_best"], rows[labeler.username]["first_shown_best_by_chance"]) == (1.0, 0.25)
+    assert (rows[other_labeler.username]["first_shown_best"], rows[other_labeler.username]["first_shown_best_by_chance"]) == (1.0, 1.0)
+    assert rows["writer"]["first_shown_best"] is None and rows["writer"]["first_shown_best_by_chance"] is None
+
+
 def test_agreement_is_none_without_shared_tasks(project, labeler):
     RankingTaskFactory(project=project)
     _rank(labeler, project)

@@ -644,6 +644,16 @@ export interface components {
             agreement: number | null;
             /** @description Pairs the agreement is measured on (0: no shared tasks yet). */
             agreement_pairs: number;
+            /**
+             * Format: double
+             * @description Position bias: share of rankings that put the sample shown first in the top group.
+             */
+            first_shown_best: number | null;
+            /**
+             * Format: double
+             * @description The same share expected by chance (top group size / K), to compare with.
+             */
+            first_shown_best_by_chance: number | null;
             /** Format: date-time */
             last_submitted_at: string | null;
         };

@@ -282,6 +282,9 @@ function Activity({ slug }: { slug: string }) {
                   <th scope="col" title="Share of sample pairs ordered as another labeler of the same task did (ties left out)">
                     Agreement
                   </th>
+                  <th scope="col" title="Position bias: how often the answer shown first was ranked best, against chance">
+                    First shown ranked best
+                  </th>
                   <th scope="col">Last submit</th>
                 </tr>
               </thead>
@@ -297,6 +300,7 @@ function Activity({ slug }: { slug: string }) {
                     <td>{formatCell(row.per_hour)}</td>
                     <td>{row.median_time_ms == null ? "—" : `${(row.median_time_ms / 1000).toFixed(1)} s`}</td>
                     <td>{formatAgreement(row.agreement, row.agreement_pairs)}</td>
+                    <td>{formatPositionBias(row.first_shown_best, row.first_shown_best_by_chance)}</td>
                     <td>{formatDate(row.last_submitted_at)}</td>
                   </tr>
                 ))}
@@ -313,6 +317,12 @@ function Activity({ slug }: { slug: string }) {
 export function formatAgreement(agreement: number | null, pairs: number): string {
   if (agreement == null || pairs === 0) return "—";
   return `${Math.round(agreement * 100)}% of ${pairs} ${pairs === 1 ? "pair" : "pairs"}`;
+}
+
+/** "90% (chance 25%)": far above chance suggests the labeler favours the first answer shown. */
+export function formatPositionBias(share: number | null, chance: number | null): string {
+  if (share == null || chance == null) return "—";
+  return `${Math.round(share * 100)}% (chance ${Math.round(chance * 100)}%)`;
 }
 
 function formatCell(value: unknown): string {
