@@ -28,7 +28,8 @@ from django.db.models.expressions import RawSQL
 from exports.models import ExportKind
 from exports.options import ExportOptions
 from labeling.models import Demonstration, Project, Prompt, Ranking, RankingEntry, Split
-from labeling.selectors import AGREEING_RANKINGS_SQL
+from labeling.selectors import AGREEING_RANKINGS_SQL, ALL_RANKINGS
+from labeling.sql import ids_subquery
 
 CHUNK = 5000
 
@@ -122,12 +123,12 @@ def source_queryset(*, project: Project, kind: str, options: ExportOptions, id_c
         qs = Demonstration.objects.filter(prompt__project=project)
         split_field, labeler_field = "prompt__split", "labeler__username"
         if snapshot is not None:
-            qs = qs.filter(id__in=snapshot.demonstration_ids)
+            qs = qs.filter(id__in=ids_subquery(snapshot.demonstration_ids))
     elif kind in (ExportKind.PREFERENCE, ExportKind.RANKINGS):
         qs = Ranking.objects.filter(task__project=project)
         split_field, labeler_field = "task__prompt__split", "labeler__username"
         if snapshot is not None:
-            qs = qs.filter(id__in=snapshot.ranking_ids)
+            qs = qs.filter(id__in=ids_subquery(snapshot.ranking_ids))
         if options.round is not None:
             qs = qs.filter(task__round_number=options.round)
     else:
@@ -144,7 +145,7 @@ def source_queryset(*, project: Project, kind: str, options: ExportOptions, id_c
     if options.min_agreement is not None and kind in (ExportKind.PREFERENCE, ExportKind.RANKINGS):
         # Agreement counts every labeler's rankings up to the cutoff (see export_prepare), so a
         # replay sees the agreement the first run saw.
-        through = id_cutoff if id_cutoff is not None else 2**62
+        through = id_cutoff if id_cutoff is not None else ALL_RANKINGS
         qs = qs.filter(id__in=RawSQL(AGREEING_RANKINGS_SQL, [project.pk, through, options.min_agreement]))
     if id_cutoff is not None:
         qs = qs.filter(id__lte=id_cutoff)

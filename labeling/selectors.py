@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.errors import NotFound
 from labeling.models import Assignment, Demonstration, Project, Prompt, Ranking, RankingEntry, Task, TaskSample
-from labeling.sql import read_datetime, read_json, select_one
+from labeling.sql import ids_subquery, read_datetime, read_json, select_one
 
 # --- Projects and prompts ------------------------------------------------------------------
 
@@ -263,14 +263,14 @@ GROUP BY a1.ranking_id, a1.labeler_id
 """
 # Ids of rankings whose agreement is at least a share (parameters: those above, then the share).
 AGREEING_RANKINGS_SQL = f"SELECT ranking_id FROM ({RANKING_AGREEMENT_SQL}) agreement WHERE agree >= %s * pairs"
-_ALL_IDS = 2**62
+ALL_RANKINGS = 2**62  # a ranking id cutoff that counts every ranking
 
 
 def ranking_agreement(*, project: Project, max_ranking_id: int | None = None) -> list[tuple[int, int, int, int]]:
     """(ranking id, labeler id, pairs, agreeing pairs) for every ranking of ``project`` that
     shares an untied pair with another labeler's ranking of its task (counting rankings up to
     ``max_ranking_id`` only, so an export replays with the agreement it had)."""
-    cutoff = _ALL_IDS if max_ranking_id is None else max_ranking_id
+    cutoff = ALL_RANKINGS if max_ranking_id is None else max_ranking_id
     with connection.cursor() as cursor:
         cursor.execute(RANKING_AGREEMENT_SQL, [project.pk, cutoff])
         return [(int(a), int(b), int(c), int(d)) for a, b, c, d in cursor.fetchall()]
@@ -354,16 +354,22 @@ def user_get(*, user_id: int):
 # --- For the training app (keep these names) ------------------------------------------------
 
 
-def training_demonstrations(*, project: Project) -> QuerySet[Demonstration]:
-    """Every demonstration of the project's prompts, with its prompt."""
-    return Demonstration.objects.filter(prompt__project=project).select_related("prompt").order_by("id")
+def training_demonstrations(*, project: Project, ids: list[int] | None = None) -> QuerySet[Demonstration]:
+    """Every demonstration of the project's prompts (or those of ``ids``, a snapshot's), with its prompt."""
+    qs = Demonstration.objects.filter(prompt__project=project)
+    if ids is not None:
+        qs = qs.filter(id__in=ids_subquery(ids))
+    return qs.select_related("prompt").order_by("id")
 
 
-def training_rankings(*, project: Project) -> QuerySet[Ranking]:
-    """Every ranking of the project, with its task's prompt and its entries' samples."""
+def training_rankings(*, project: Project, ids: list[int] | None = None) -> QuerySet[Ranking]:
+    """Every ranking of the project (or those of ``ids``, a snapshot's), with its task's prompt
+    and its entries' samples."""
+    qs = Ranking.objects.filter(task__project=project)
+    if ids is not None:
+        qs = qs.filter(id__in=ids_subquery(ids))
     return (
-        Ranking.objects.filter(task__project=project)
-        .select_related("task", "task__prompt")
+        qs.select_related("task", "task__prompt")
         .prefetch_related(Prefetch("entries", queryset=RankingEntry.objects.select_related("sample").order_by("rank", "sample_id")))
         .order_by("id")
     )
@@ -377,7 +383,7 @@ def prompts_for_sampling(*, project: Project, split: str = "train") -> QuerySet[
 
 def prompts_by_ids(*, ids: list[int]) -> QuerySet[Prompt]:
     """The prompts with these ids (a snapshot's), oldest first."""
-    return Prompt.objects.filter(id__in=ids).order_by("id")
+    return Prompt.objects.filter(id__in=ids_subquery(ids)).order_by("id")
 
 
 def rankings_count_since(*, project: Project, since: datetime | None) -> int:

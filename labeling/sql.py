@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -85,3 +86,13 @@ def select_one(model: type[Model], where: str, params) -> Model | None:
         for convert, column in chain:
             values[index] = convert(values[index], column, connection)
     return model.from_db(connection.alias, attnames, values)
+
+
+def ids_subquery(ids) -> RawSQL:
+    """A subquery yielding ``ids``, for ``filter(id__in=ids_subquery(ids))``, that sends them as
+    ONE query parameter however many there are: a plain ``id__in=[...]`` sends one parameter per
+    id, and a frozen snapshot can hold more ids than PostgreSQL takes (65,535)."""
+    ids = [int(i) for i in ids]
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])

@@ -288,3 +288,17 @@ def test_export_dataset_command_writes_and_says_how_to_reproduce(filled, project
     with pytest.raises(CommandError, match="No project"):
         call_command("export_dataset", project="nope", kind="sft", out=str(tmp_path / "x"), no_progress=True)
     assert not (tmp_path / "x").exists()
+
+
+def test_snapshot_exports_take_more_ids_than_postgres_takes_parameters(filled, project, tmp_path):
+    from training.models import DataSnapshot
+
+    r1 = filled["rankings"][0]
+    absent = list(range(10**12, 10**12 + 70_000))
+    snapshot = DataSnapshot.objects.create(
+        project=project, ranking_ids=[*absent, r1.id], demonstration_ids=[*absent, filled["demos"][0].id]
+    )
+    out, _ = write(project, tmp_path, "rankings", snapshot=str(snapshot.id), name="snap.jsonl")
+    assert [r["ranking_id"] for r in jsonl(out)] == [r1.id]
+    out, result = write(project, tmp_path, "sft", snapshot=str(snapshot.id), name="snap-sft.jsonl")
+    assert result.rows_written == 1

@@ -169,3 +169,18 @@ def test_stats_and_activity_endpoints(api, project, labeler, admin_user):
     assignments = api(labeler).get("/api/assignments/?status=submitted").json()
     assert assignments["count"] == 1 and assignments["results"][0]["status"] == "submitted"
     assert api(labeler).get("/api/assignments/?status=bogus").status_code == 400
+
+
+def test_snapshot_reads_take_more_ids_than_postgres_takes_parameters(project, labeler):
+    """A snapshot of a big project lists more ids than the 65,535 parameters PostgreSQL accepts in
+    one statement; the selectors send them as one."""
+    RankingTaskFactory(project=project)
+    ranking = _rank(labeler, project).submission
+    DemonstrationTaskFactory(project=project)
+    demo = assignment_claim_next(user=labeler, project=project, kind="demonstration")
+    demonstration = assignment_submit_demonstration(assignment_id=demo.pk, user=labeler, text="Blue.").submission
+    absent = list(range(10**12, 10**12 + 70_000))
+    assert [r.pk for r in selectors.training_rankings(project=project, ids=[*absent, ranking.pk])] == [ranking.pk]
+    assert [d.pk for d in selectors.training_demonstrations(project=project, ids=[demonstration.pk, *absent])] == [demonstration.pk]
+    assert [p.pk for p in selectors.prompts_by_ids(ids=[*absent, demonstration.prompt_id])] == [demonstration.prompt_id]
+    assert list(selectors.training_rankings(project=project, ids=[])) == []

@@ -110,8 +110,7 @@ def _trained_demonstrations(project: Project) -> set[tuple[int, str]]:
     if sft is None or sft.snapshot is None:
         return set()
     return set(
-        labeling_selectors.training_demonstrations(project=project)
-        .filter(id__in=sft.snapshot.demonstration_ids)
+        labeling_selectors.training_demonstrations(project=project, ids=sft.snapshot.demonstration_ids)
         .values_list("prompt_id", "text")
     )
 

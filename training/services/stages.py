@@ -59,12 +59,7 @@ def snapshot_demonstrations(snapshot: DataSnapshot) -> tuple[list[Demonstration]
     Labelers who wrote the same text for a prompt (a task with overlap, a short factual
     answer) count once: copies would multiply that prompt's weight and every epoch's steps.
     """
-    rows = (
-        labeling_selectors.training_demonstrations(project=snapshot.project)
-        .filter(id__in=snapshot.demonstration_ids)
-        .select_related("prompt")
-        .order_by("id")
-    )
+    rows = labeling_selectors.training_demonstrations(project=snapshot.project, ids=snapshot.demonstration_ids)
     train, eval_ = {}, {}
     for d in rows:
         (eval_ if d.prompt.split == Split.EVAL else train).setdefault(Demonstration(d.prompt.text, d.text), None)
@@ -85,12 +80,7 @@ def ranking_as_ranked_prompt(ranking) -> RankedPrompt | None:
 
 def snapshot_rankings(snapshot: DataSnapshot) -> tuple[list[RankedPrompt], list[RankedPrompt]]:
     """The snapshot's usable rankings as (train, eval), split by their prompt's split."""
-    rows = (
-        labeling_selectors.training_rankings(project=snapshot.project)
-        .filter(id__in=snapshot.ranking_ids)
-        .select_related("task__prompt")
-        .order_by("id")
-    )
+    rows = labeling_selectors.training_rankings(project=snapshot.project, ids=snapshot.ranking_ids)
     train, eval_ = [], []
     for r in rows:
         ranked = ranking_as_ranked_prompt(r)
