@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.errors import NotFound
 from labeling.models import Assignment, Demonstration, Project, Prompt, Ranking, RankingEntry, Task, TaskSample
-from labeling.sql import ids_subquery, read_datetime, read_json, select_one
+from labeling.sql import hot_cursor, ids_subquery, read_datetime, read_json, select_one
 
 # --- Projects and prompts ------------------------------------------------------------------
 
@@ -163,7 +163,7 @@ def payload_from_row(row) -> dict[str, Any]:
 
 def assignment_payload(*, assignment_id: int) -> dict[str, Any]:
     """What the labeling screen shows for an assignment, in one query (see payload_from_row)."""
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(payload_sql(), {"assignment": assignment_id})
         row = cursor.fetchone()
     if row is None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model
 from django.db.models.expressions import RawSQL
@@ -76,7 +77,7 @@ def select_one(model: type[Model], where: str, params) -> Model | None:
     """The one ``model`` row matching ``where`` (raw SQL over the model's table), as a model
     instance with every concrete field loaded and converted as the ORM does; None if none."""
     select, attnames, converters = _reader(model)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(f"SELECT {select} FROM {connection.ops.quote_name(model._meta.db_table)} WHERE {where}", params)
         row = cursor.fetchone()
     if row is None:
@@ -88,11 +89,38 @@ def select_one(model: type[Model], where: str, params) -> Model | None:
     return model.from_db(connection.alias, attnames, values)
 
 
-def ids_subquery(ids) -> RawSQL:
-    """A subquery yielding ``ids``, for ``filter(id__in=ids_subquery(ids))``, that sends them as
-    ONE query parameter however many there are: a plain ``id__in=[...]`` sends one parameter per
-    id, and a frozen snapshot can hold more ids than PostgreSQL takes (65,535)."""
-    ids = [int(i) for i in ids]
+def in_values(values, *, pg_type: str = "bigint") -> RawSQL:
+    """A subquery yielding ``values``, for ``filter(field__in=in_values(values))``, that sends them
+    as ONE query parameter however many there are. A plain ``__in=[...]`` sends one parameter per
+    value, and an import, a big round or a frozen snapshot can hold more values than the 65,535
+    parameters PostgreSQL takes in one statement. ``pg_type``: the values' PostgreSQL type."""
+    values = list(values)
     if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
-    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
+        return RawSQL(f"SELECT unnest(%s::{pg_type}[])", [values])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
+
+
+def ids_subquery(ids) -> RawSQL:
+    """``in_values`` for primary keys."""
+    return in_values([int(i) for i in ids])
+
+
+def hot_cursor():
+    """A cursor for the labeling queue's own statements (next task, submit, payload, token auth).
+
+    On PostgreSQL (unless DATABASE_PREPARED_STATEMENTS=0) it binds parameters on the server, so
+    psycopg prepares each statement after a few runs on a connection and Postgres then skips
+    parsing and planning it. Everything else keeps Django's client-side binding: server-side
+    binding caps a statement at 65,535 parameters, which the ORM's own IN lists (prefetches,
+    cascading deletes) can pass on a big project.
+    """
+    if not settings.LABELING["PREPARED_STATEMENTS"] or connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)

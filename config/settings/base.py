@@ -81,11 +81,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
-    # Bind parameters on the server and let psycopg prepare a statement once it has run a few
-    # times on a connection: the queue's statements then skip parsing and planning (most of
-    # Postgres' CPU per next-task). Behind PgBouncer in transaction mode before 1.21, set
+    # psycopg prepares a statement once it has run this many times on a connection, for cursors
+    # that bind parameters on the server: the labeling hot path's (labeling.sql.hot_cursor), which
+    # then skip parsing and planning (most of Postgres' CPU per next-task). The ORM keeps Django's
+    # client-side binding, which has no cap on parameters (server-side binding takes at most
+    # 65,535 per statement). Behind PgBouncer in transaction mode before 1.21, set
     # DATABASE_PREPARED_STATEMENTS=0.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -185,6 +187,9 @@ LABELING = {
     "MAX_IMPORT_BYTES": env_int("LABELING_MAX_IMPORT_BYTES", 20 * 1024 * 1024),
     # Most lines in one prompt import.
     "MAX_IMPORT_ROWS": env_int("LABELING_MAX_IMPORT_ROWS", 100_000),
+    # Server-side binding and prepared statements for the next-task / submit statements (Postgres).
+    "PREPARED_STATEMENTS": DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and env_bool("DATABASE_PREPARED_STATEMENTS", True),
 }
 
 TRAINING = {

@@ -16,6 +16,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from labeling.roles import cache_roles
+from labeling.sql import hot_cursor
 
 
 def _token_sql() -> tuple[str, list[str]]:
@@ -42,7 +43,7 @@ class RoleTokenAuthentication(TokenAuthentication):
         if RoleTokenAuthentication._sql is None:
             RoleTokenAuthentication._sql = _token_sql()
         sql, fields = RoleTokenAuthentication._sql
-        with connection.cursor() as cursor:
+        with hot_cursor() as cursor:
             cursor.execute(sql, [key])
             rows = cursor.fetchall()
         if not rows:

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, NotFound
 from labeling.models import Assignment, Project, Task
-from labeling.sql import instance, param_datetime, param_json, read_datetime, read_json
+from labeling.sql import hot_cursor, instance, param_datetime, param_json, read_datetime, read_json
 
 # Kind None asks for any work. Ranking comes first: ranking tasks carry the current policy's
 # samples, and the next reward model can only learn from them while they are fresh;
@@ -77,7 +77,7 @@ def _lock_candidate(*, project: Project, kind: str, user: AbstractBaseUser, now,
         # Tasks this claim already found full; usually none, so usually no clause at all.
         exclude=f"\n  AND t.id NOT IN ({', '.join(f'%(x{i})s' for i in range(len(exclude)))})" if exclude else "",
     )
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return row[0] if row else None
@@ -110,7 +110,7 @@ def _lease(*, task_id: int, user: AbstractBaseUser, project: Project, now) -> As
     postgres = connection.vendor == "postgresql"
     expires_at = now + timedelta(seconds=project.lease_seconds)
     sql = _TASK_STATE.format(samples=_SAMPLES_POSTGRES if postgres else _SAMPLES_PORTABLE)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, {"task": task_id, "labeler": user.pk, "now": param_datetime(now)})
         is_open, free, lapsed_others, own_id, sample_ids = cursor.fetchone()
     if not postgres:
@@ -143,7 +143,7 @@ RETURNING id
 def _insert_assignment(*, task_id: int, user: AbstractBaseUser, expires_at, shown_order: list[int], now) -> Assignment:
     """Insert a new active lease in one statement (the hot path: no ORM query building) and
     return it as a model instance, as ``Assignment.objects.create`` would."""
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             _INSERT_SQL,
             {
@@ -175,7 +175,7 @@ def _held_assignment(*, user: AbstractBaseUser, project: Project, kinds: tuple[s
     params = {"labeler": user.pk, "now": param_datetime(now), "project": project.pk}
     params.update({f"k{i}": kind for i, kind in enumerate(kinds)})
     sql = _HELD_SQL.format(kinds=", ".join(f"%(k{i})s" for i in range(len(kinds))))
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     # Rare (a reload while holding a lease): the ORM loads the whole row.
@@ -210,7 +210,7 @@ _CLAIM_FUNCTION_SQL = (
 
 def _claim_in_one_call(*, user: AbstractBaseUser, project: Project, kinds: tuple[str, ...], now) -> Assignment | None:
     expires_at = now + timedelta(seconds=project.lease_seconds)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_CLAIM_FUNCTION_SQL, [project.pk, list(kinds), user.pk, now, expires_at, _MAX_CLAIM_ATTEMPTS])
         row = cursor.fetchone()
     if row is None:
@@ -279,7 +279,7 @@ def assignment_get_own_locked(*, assignment_id: int, user: AbstractBaseUser) -> 
     the queue needs; any other field loads on access). Someone else's is reported as not
     found, so ids do not reveal other labelers' work. Must run inside a transaction."""
     lock = "FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_OWN_LOCKED_SQL.format(lock=lock), [assignment_id, user.pk])
         row = cursor.fetchone()
     if row is None:

@@ -35,6 +35,7 @@ from labeling.models import (
     TaskSample,
     text_digest,
 )
+from labeling.sql import in_values
 
 KINDS = ("demonstrations", "pairs", "rankings")
 # Pairs carry no quality score; the midpoint of the 1-7 scale says "not rated".
@@ -265,7 +266,7 @@ def _prompts(project: Project, rows: list[_Row], user, summary: ImportSummary) -
     wanted: dict[str, _Row] = {}
     for row in rows:
         wanted.setdefault(text_digest(row.prompt), row)
-    found = {p.text_hash: p for p in Prompt.objects.filter(project=project, text_hash__in=list(wanted))}
+    found = {p.text_hash: p for p in Prompt.objects.filter(project=project, text_hash__in=in_values(wanted, pg_type="text"))}
     new = [
         Prompt(project=project, text=r.prompt, text_hash=h, split=r.split, category=r.category, source=Prompt.Source.IMPORTED, created_by=user)
         for h, r in wanted.items()

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from config.errors import ApplicationError, Conflict
 from labeling.models import Category, Project, Prompt, Split, Task, text_digest
+from labeling.sql import in_values
 
 IMPORT_FORMATS = ("jsonl", "csv", "json")
 IMPORT_FIELDS = ("text", "category", "split", "metadata")
@@ -283,7 +284,8 @@ def prompts_import(
         seen[digest] = row.line
         valid.append((row.line, cleaned, digest))
     existing = set(
-        Prompt.objects.filter(project=project, text_hash__in=[d for _, _, d in valid]).values_list("text_hash", flat=True)
+        Prompt.objects.filter(project=project, text_hash__in=in_values([d for _, _, d in valid], pg_type="text"))
+        .values_list("text_hash", flat=True)
     )
     for line, _, digest in valid:
         if digest in existing:

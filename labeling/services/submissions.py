@@ -15,7 +15,7 @@ from django.utils import timezone
 from config.errors import ApplicationError, Conflict
 from labeling.models import Assignment, Demonstration, Flag, Ranking, RankingEntry, Sample, Task, TaskSample
 from labeling.services.assignments import assignment_get_own_locked, assignment_revive_or_conflict
-from labeling.sql import instance, param_datetime, param_json, read_json
+from labeling.sql import hot_cursor, instance, param_datetime, param_json, read_json
 
 MAX_TIME_SPENT_MS = 2**31 - 1
 MAX_IDEMPOTENCY_KEY = 100
@@ -93,7 +93,7 @@ WHERE id = %(task)s
 def _complete(*, assignment: Assignment, now) -> None:
     """Mark the assignment submitted and count it on its task, closing the task when its
     overlap is reached."""
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         params = {"now": param_datetime(now), "assignment": assignment.pk, "task": assignment.task_id}
         cursor.execute(_COMPLETE_ASSIGNMENT_SQL, params)
         cursor.execute(_COUNT_ON_TASK_SQL, params)
@@ -178,7 +178,7 @@ def _store_ranking(
         "shown_order": param_json(Ranking, "shown_order", shown_order), "time_spent_ms": time_spent_ms,
         "key": idempotency_key, "now": param_datetime(now),
     }
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_INSERT_RANKING_SQL, params)
         ranking_id = cursor.fetchone()[0]
         cursor.execute(
@@ -225,7 +225,7 @@ def _submit_ranking_in_one_statement(
     try:
         # Inside a caller's transaction, a savepoint keeps a constraint error from aborting it.
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            with connection.cursor() as cursor:
+            with hot_cursor() as cursor:
                 cursor.execute(_SUBMIT_RANKING_POSTGRES_SQL, params)
                 row = cursor.fetchone()
     except IntegrityError:

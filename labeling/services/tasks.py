@@ -11,6 +11,7 @@ from django.db import transaction
 
 from config.errors import ApplicationError, NotFound
 from labeling.models import Project, Prompt, Sample, Task, TaskSample
+from labeling.sql import ids_subquery
 
 
 def _check_text(text: str, *, field: str) -> str:
@@ -100,7 +101,7 @@ def ranking_tasks_create_from_model(
 ) -> list[Task]:
     """Turn a checkpoint's completions (prompt id -> K texts) into samples and ranking tasks,
     all or nothing. Called by the training app after its sampling stage."""
-    prompts = {p.pk: p for p in Prompt.objects.filter(project=project, pk__in=list(completions)).select_related("project")}
+    prompts = {p.pk: p for p in Prompt.objects.filter(project=project, pk__in=ids_subquery(completions)).select_related("project")}
     missing = sorted(set(completions) - set(prompts))
     if missing:
         raise NotFound(f"Prompts {missing[:10]} are not in project {project.slug!r}.")

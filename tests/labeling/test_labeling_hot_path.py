@@ -217,3 +217,27 @@ def test_token_auth_for_a_user_without_roles_and_bad_tokens():
     response = inactive_client.get("/api/me/")
     assert response.status_code == 403  # (DRF answers 403 when session auth is listed first)
     assert "inactive" in response.json()["error"]["message"]
+
+
+def test_queue_statements_are_prepared_and_the_orm_has_no_parameter_cap(project, labeler):
+    """The queue's cursors bind on the server, so its statements get prepared; the ORM binds on
+    the client, so an IN list longer than the 65,535 parameters a server-bound statement takes
+    still runs (prefetches and cascading deletes on a big project make such lists)."""
+    import psycopg
+
+    from labeling.sql import hot_cursor
+
+    with hot_cursor() as cursor:
+        assert isinstance(cursor.cursor, psycopg.Cursor) and not isinstance(cursor.cursor, psycopg.ClientCursor)
+    with connection.cursor() as cursor:
+        assert isinstance(cursor.cursor, psycopg.ClientCursor)
+
+    RankingTaskFactory.create_batch(8, project=project, overlap=1)
+    for _ in range(8):
+        assignment = assignment_claim_next(user=labeler, project=project, kind="ranking")
+        assignment_skip(assignment_id=assignment.pk, user=labeler, reason="test")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%labeling_claim_next%"])
+        assert cursor.fetchone()[0] == 1, "the claim call runs as a prepared statement"
+
+    assert Ranking.objects.filter(id__in=list(range(1, 70_001))).count() == 0

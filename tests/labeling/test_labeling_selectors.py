@@ -184,3 +184,13 @@ def test_snapshot_reads_take_more_ids_than_postgres_takes_parameters(project, la
     assert [d.pk for d in selectors.training_demonstrations(project=project, ids=[demonstration.pk, *absent])] == [demonstration.pk]
     assert [p.pk for p in selectors.prompts_by_ids(ids=[*absent, demonstration.prompt_id])] == [demonstration.prompt_id]
     assert list(selectors.training_rankings(project=project, ids=[])) == []
+
+
+def test_in_values_sends_text_lists_of_any_length(project):
+    """Prompt imports (up to 100,000 rows) look their hashes up in one statement."""
+    from labeling.models import Prompt
+    from labeling.sql import in_values
+
+    prompt = PromptFactory(project=project)
+    hashes = [f"{i:064x}" for i in range(70_000)] + [prompt.text_hash]
+    assert list(Prompt.objects.filter(text_hash__in=in_values(hashes, pg_type="text"))) == [prompt]
