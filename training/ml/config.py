@@ -8,8 +8,13 @@ hyperparameters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where a device or dtype is resolved, not here: the web app and the export
+# jobs import these configs (to validate a round's settings) and never need torch's ~200 MB.
 
 
 @dataclass(frozen=True)
@@ -30,12 +35,16 @@ class RuntimeConfig:
 
     def torch_device(self) -> torch.device:
         """The resolved torch device."""
+        import torch
+
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
 
     def torch_dtype(self) -> torch.dtype:
         """The resolved compute dtype."""
+        import torch
+
         if self.dtype == "auto":
             return torch.bfloat16 if self.torch_device().type == "cuda" else torch.float32
         try:
