@@ -92,8 +92,9 @@ def select_one(model: type[Model], where: str, params) -> Model | None:
 def in_values(values, *, pg_type: str = "bigint") -> RawSQL:
     """A subquery yielding ``values``, for ``filter(field__in=in_values(values))``, that sends them
     as ONE query parameter however many there are. A plain ``__in=[...]`` sends one parameter per
-    value, and an import, a big round or a frozen snapshot can hold more values than the 65,535
-    parameters PostgreSQL takes in one statement. ``pg_type``: the values' PostgreSQL type."""
+    value, and an import, a big round or a frozen snapshot can hold more values than a statement
+    may take (65,535 on PostgreSQL when bound on the server; SQLite builds differ, some stop at
+    32,766). ``pg_type``: the values' PostgreSQL type."""
     values = list(values)
     if connection.vendor == "postgresql":
         return RawSQL(f"SELECT unnest(%s::{pg_type}[])", [values])
