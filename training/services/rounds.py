@@ -124,22 +124,25 @@ def snapshot_freeze(*, project: Project) -> DataSnapshot:
     """
     from training.services.stages import ranking_as_ranked_prompt
 
-    demos = list(labeling_selectors.training_demonstrations(project=project).select_related("prompt").order_by("id"))
-    rankings = list(labeling_selectors.training_rankings(project=project).order_by("id"))
-    usable = [r for r in rankings if ranking_as_ranked_prompt(r) is not None]
+    demos = list(labeling_selectors.training_demonstrations(project=project).values_list("id", "prompt_id", "text", "prompt__split"))
+    # Rankings stream in pages (with their entries): a big project's would not fit in memory as
+    # model instances, and only their ids and whether each is usable are kept.
+    ranking_ids, usable = [], 0
+    for ranking in labeling_selectors.training_rankings(project=project).iterator(chunk_size=2000):
+        ranking_ids.append(ranking.id)
+        usable += ranking_as_ranked_prompt(ranking) is not None
     prompt_ids = list(labeling_selectors.prompts_for_sampling(project=project, split=Split.TRAIN).values_list("id", flat=True))
-    distinct_train = {(d.prompt_id, d.text) for d in demos if d.prompt.split != Split.EVAL}
+    distinct_train = {(prompt_id, text) for _, prompt_id, text, split in demos if split != Split.EVAL}
     counts = {
         "demonstrations": len(demos),
         "demonstrations_train": len(distinct_train),
         "demonstrations_new": len(distinct_train - _trained_demonstrations(project)),
-        "rankings": len(rankings),
-        "rankings_usable": len(usable),
+        "rankings": len(ranking_ids),
+        "rankings_usable": usable,
         "prompts": len(prompt_ids),
     }
     return DataSnapshot.objects.create(
-        project=project, demonstration_ids=[d.id for d in demos], ranking_ids=[r.id for r in rankings],
-        prompt_ids=prompt_ids, counts=counts,
+        project=project, demonstration_ids=[d[0] for d in demos], ranking_ids=ranking_ids, prompt_ids=prompt_ids, counts=counts,
     )
 
 
