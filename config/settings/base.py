@@ -89,6 +89,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
     # DATABASE_PREPARED_STATEMENTS=0.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Round snapshots stream rankings through server-side cursors (WITH HOLD outside a
+    # transaction); a pooler in transaction mode cannot keep those: set this to 1 behind one.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -45,6 +45,24 @@ def test_embedded_defaults_need_no_server(tmp_path):
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
 
 
+@pytest.mark.parametrize("prepared,cursors", [("1", "0"), ("0", "1")])
+def test_pooler_settings_for_postgres(tmp_path, prepared, cursors):
+    """Behind PgBouncer in transaction mode: no prepared statements, no server-side cursors."""
+    result = _manage(
+        "shell", "--no-imports", "-c",
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(s.LABELING['PREPARED_STATEMENTS'], d['OPTIONS'].get('prepare_threshold'), d['DISABLE_SERVER_SIDE_CURSORS'])",
+        extra_env={
+            "DJANGO_SETTINGS_MODULE": "config.settings.base", "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+            "DATABASE_PREPARED_STATEMENTS": prepared, "DATABASE_DISABLE_SERVER_SIDE_CURSORS": cursors,
+        },
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = ["True", "5", "False"] if prepared == "1" else ["False", "None", "True"]
+    assert result.stdout.split() == expected
+
+
 @pytest.mark.parametrize("raw,expected", [("1", True), ("yes", True), ("off", False), ("", False)])
 def test_env_bool_parses_common_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv("SOME_FLAG", raw)

@@ -82,7 +82,8 @@ def snapshot_rankings(snapshot: DataSnapshot) -> tuple[list[RankedPrompt], list[
     """The snapshot's usable rankings as (train, eval), split by their prompt's split."""
     rows = labeling_selectors.training_rankings(project=snapshot.project, ids=snapshot.ranking_ids)
     train, eval_ = [], []
-    for r in rows:
+    # In pages, with their entries: only the texts and ranks are kept, not the model instances.
+    for r in rows.iterator(chunk_size=2000):
         ranked = ranking_as_ranked_prompt(r)
         if ranked is not None:
             (eval_ if r.task.prompt.split == Split.EVAL else train).append(ranked)
