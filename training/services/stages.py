@@ -195,34 +195,41 @@ def _finish(result, *, stage, parent: Checkpoint, job: TrainingJob, out_rel: str
     )
 
 
-def _run_sft(*, job, lease, out_rel, out_abs) -> StageOutcome:
+def _train_on_snapshot(*, job, lease, out_rel, out_abs, stage: str, train, parent: Checkpoint, data: str, metric: str) -> StageOutcome:
+    """SFT, reward model and DPO: train from ``parent`` on the round's snapshot (``data``:
+    demonstrations or rankings, as train and held-out eval), then record the checkpoint."""
+    name = {Checkpoint.Stage.SFT: "SFT", Checkpoint.Stage.REWARD: "Reward model", Checkpoint.Stage.DPO: "DPO"}[stage]
+    snapshot = job.round.snapshot
+    training, held_out = (snapshot_demonstrations if data == "demonstrations" else snapshot_rankings)(snapshot)
+    config = stage_config(job.round.config, stage)
+    lease.log_line(f"{name} on {len(training)} {data} ({len(held_out)} eval) from {parent.stage} {parent.id}")
+    result = train(
+        config, training, held_out, parent=storage.absolute(parent.path), out_dir=out_abs, snapshot_id=str(snapshot.id),
+        progress=lease.progress, should_stop=lease.should_stop,
+    )
+    return _finish(result, stage=stage, parent=parent, job=job, out_rel=out_rel, config=config,
+                   message=f"{name} on {len(training)} {data}; {metric.replace('_', ' ')} {result.metrics.get(metric)}")
+
+
+def _run_sft(*, job, **paths) -> StageOutcome:
     from training.ml.stages import train_sft
 
-    train, eval_ = snapshot_demonstrations(job.round.snapshot)
-    parent = sft_start(job.round)
-    config = stage_config(job.round.config, "sft")
-    lease.log_line(f"SFT on {len(train)} demonstrations ({len(eval_)} eval) from {parent.stage} {parent.id}")
-    result = train_sft(
-        config, train, eval_, parent=storage.absolute(parent.path), out_dir=out_abs, snapshot_id=str(job.round.snapshot_id),
-        progress=lease.progress, should_stop=lease.should_stop,
-    )
-    return _finish(result, stage=Checkpoint.Stage.SFT, parent=parent, job=job, out_rel=out_rel, config=config,
-                   message=f"SFT on {len(train)} demonstrations; eval loss {result.metrics.get('eval_loss')}")
+    return _train_on_snapshot(job=job, **paths, stage=Checkpoint.Stage.SFT, train=train_sft, parent=sft_start(job.round),
+                              data="demonstrations", metric="eval_loss")
 
 
-def _run_reward(*, job, lease, out_rel, out_abs) -> StageOutcome:
+def _run_reward(*, job, **paths) -> StageOutcome:
     from training.ml.stages import train_reward_model
 
-    train, eval_ = snapshot_rankings(job.round.snapshot)
-    parent = sft_parent(job.round)
-    config = stage_config(job.round.config, "reward")
-    lease.log_line(f"reward model on {len(train)} rankings ({len(eval_)} eval) from {parent.stage} {parent.id}")
-    result = train_reward_model(
-        config, train, eval_, parent=storage.absolute(parent.path), out_dir=out_abs, snapshot_id=str(job.round.snapshot_id),
-        progress=lease.progress, should_stop=lease.should_stop,
-    )
-    return _finish(result, stage=Checkpoint.Stage.REWARD, parent=parent, job=job, out_rel=out_rel, config=config,
-                   message=f"Reward model on {len(train)} rankings; eval accuracy {result.metrics.get('eval_accuracy')}")
+    return _train_on_snapshot(job=job, **paths, stage=Checkpoint.Stage.REWARD, train=train_reward_model,
+                              parent=sft_parent(job.round), data="rankings", metric="eval_accuracy")
+
+
+def _run_dpo(*, job, **paths) -> StageOutcome:
+    from training.ml.stages import train_dpo
+
+    return _train_on_snapshot(job=job, **paths, stage=Checkpoint.Stage.DPO, train=train_dpo, parent=sft_parent(job.round),
+                              data="rankings", metric="eval_accuracy")
 
 
 def _run_ppo(*, job, lease, out_rel, out_abs) -> StageOutcome:
@@ -245,21 +252,6 @@ def _run_ppo(*, job, lease, out_rel, out_abs) -> StageOutcome:
                    extra_config={"reward_model": str(reward.id)},
                    message=f"PPO: reward {result.metrics.get('reward_mean_initial')} -> {result.metrics.get('reward_mean')}, "
                    f"KL {result.metrics.get('kl')}")
-
-
-def _run_dpo(*, job, lease, out_rel, out_abs) -> StageOutcome:
-    from training.ml.stages import train_dpo
-
-    train, eval_ = snapshot_rankings(job.round.snapshot)
-    parent = sft_parent(job.round)
-    config = stage_config(job.round.config, "dpo")
-    lease.log_line(f"DPO on {len(train)} rankings from {parent.stage} {parent.id}")
-    result = train_dpo(
-        config, train, eval_, parent=storage.absolute(parent.path), out_dir=out_abs, snapshot_id=str(job.round.snapshot_id),
-        progress=lease.progress, should_stop=lease.should_stop,
-    )
-    return _finish(result, stage=Checkpoint.Stage.DPO, parent=parent, job=job, out_rel=out_rel, config=config,
-                   message=f"DPO on {len(train)} rankings; eval accuracy {result.metrics.get('eval_accuracy')}")
 
 
 def _run_sample(*, job, lease, out_rel, out_abs) -> StageOutcome:
