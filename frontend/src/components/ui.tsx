@@ -78,3 +78,55 @@ export function formatDate(value: string | null | undefined): string {
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? value : date.toLocaleString();
 }
+
+/** One column of a DataTable: its header and how a row fills its cell. */
+export type Column<T> = {
+  header: string;
+  /** Longer explanation, shown as the header's tooltip. */
+  title?: string;
+  className?: string;
+  cell: (row: T) => ReactNode;
+};
+
+/** The list tables of the admin and ML screens: column headers with scope, one row per item,
+ * horizontally scrollable on narrow screens. */
+export function DataTable<T>({
+  rows,
+  columns,
+  rowKey,
+  label,
+  rowTestId,
+}: {
+  rows: T[];
+  columns: Column<T>[];
+  rowKey: (row: T, index: number) => string | number;
+  label?: string;
+  rowTestId?: (row: T) => string;
+}) {
+  return (
+    <div className="table-wrap">
+      <table aria-label={label}>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column.header} scope="col" title={column.title}>
+                {column.header}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row, index) => (
+            <tr key={rowKey(row, index)} data-testid={rowTestId?.(row)}>
+              {columns.map((column) => (
+                <td key={column.header} className={column.className}>
+                  {column.cell(row)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

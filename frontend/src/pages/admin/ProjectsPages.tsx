@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { ApiError, describeError, itemsOf } from "../../api/client";
 import { api } from "../../api/endpoints";
 import type { ImportLineError, Project } from "../../api/types";
-import { Alert, formatDate, Link, ScreenView } from "../../components/ui";
+import { Alert, DataTable, formatDate, Link, ScreenView } from "../../components/ui";
 import { useAction, useRemote } from "../../hooks/useRemote";
 import { Markdown } from "../../lib/markdown";
 import { navigate } from "../../lib/router";
@@ -67,29 +67,25 @@ export function ProjectsAdminPage() {
         screen={screen}
         onRetry={reload}
         render={(projects: Project[]) => (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">K</th>
-                <th scope="col">Overlap</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {projects.map((p) => (
-                <tr key={p.slug}>
-                  <td>{p.name}</td>
-                  <td>{p.k}</td>
-                  <td>{p.overlap}</td>
-                  <td className="row">
+          <DataTable
+            rows={projects}
+            rowKey={(p) => p.slug}
+            columns={[
+              { header: "Name", cell: (p) => p.name },
+              { header: "K", cell: (p) => p.k },
+              { header: "Overlap", cell: (p) => p.overlap },
+              {
+                header: "Actions",
+                className: "row",
+                cell: (p) => (
+                  <>
                     <Link to={`/manage/projects/${p.slug}`}>Edit, prompts, activity</Link>
                     <Link to={`/manage/projects/${p.slug}/rounds`}>Rounds</Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+            ]}
+          />
         )}
       />
       <h2>New project</h2>
@@ -186,24 +182,16 @@ function PromptImport({ slug, onImported }: { slug: string; onImported: () => vo
       {result && <Alert kind="success">Imported {result.created} prompts.</Alert>}
       {upload.error && <Alert>{describeError(upload.error)}</Alert>}
       {lineErrors.length > 0 && (
-        <table aria-label="Import errors">
-          <thead>
-            <tr>
-              <th scope="col">Line</th>
-              <th scope="col">Field</th>
-              <th scope="col">Problem</th>
-            </tr>
-          </thead>
-          <tbody>
-            {lineErrors.map((le, i) => (
-              <tr key={i}>
-                <td>{le.line}</td>
-                <td>{le.field}</td>
-                <td>{le.message}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label="Import errors"
+          rows={lineErrors}
+          rowKey={(_, i) => i}
+          columns={[
+            { header: "Line", cell: (le) => le.line },
+            { header: "Field", cell: (le) => le.field },
+            { header: "Problem", cell: (le) => le.message },
+          ]}
+        />
       )}
     </section>
   );
@@ -228,26 +216,15 @@ function PromptList({ slug }: { slug: string }) {
                 {total} prompt{total === 1 ? "" : "s"}
                 {total > rows.length ? `; the first ${rows.length} are shown` : ""}.
               </p>
-              <div className="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Prompt</th>
-                      <th scope="col">Category</th>
-                      <th scope="col">Split</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {rows.map((p) => (
-                      <tr key={p.id}>
-                        <td className="prompt-cell">{p.text.length > 200 ? `${p.text.slice(0, 200)}…` : p.text}</td>
-                        <td>{p.category}</td>
-                        <td>{p.split}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                rows={rows}
+                rowKey={(p) => p.id}
+                columns={[
+                  { header: "Prompt", className: "prompt-cell", cell: (p) => (p.text.length > 200 ? `${p.text.slice(0, 200)}…` : p.text) },
+                  { header: "Category", cell: (p) => p.category },
+                  { header: "Split", cell: (p) => p.split },
+                ]}
+              />
             </>
           );
         }}
@@ -267,54 +244,41 @@ function Activity({ slug }: { slug: string }) {
         screen={screen}
         onRetry={reload}
         render={(rows) => (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Labeler</th>
-                  <th scope="col">Submitted</th>
-                  <th scope="col">Demonstrations</th>
-                  <th scope="col">Rankings</th>
-                  <th scope="col">Skipped</th>
-                  <th scope="col">Last 24 h</th>
-                  <th scope="col">Tasks per hour</th>
-                  <th scope="col">Median time per task</th>
-                  <th scope="col" title="Share of sample pairs ordered as another labeler of the same task did (ties left out)">
-                    Agreement
-                  </th>
-                  <th scope="col" title="Position bias: how often the answer shown first was ranked best, against chance">
-                    First shown ranked best
-                  </th>
-                  <th scope="col">Last submit</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((row) => (
-                  <tr key={row.labeler_id}>
-                    <td>{row.username ?? `#${row.labeler_id}`}</td>
-                    <td>{row.submitted}</td>
-                    <td>{row.demonstrations}</td>
-                    <td>{row.rankings}</td>
-                    <td>{row.skipped}</td>
-                    <td>{row.last_24h}</td>
-                    <td>{formatCell(row.per_hour)}</td>
-                    <td>{row.median_time_ms == null ? "—" : `${(row.median_time_ms / 1000).toFixed(1)} s`}</td>
-                    <td>{formatAgreement(row.agreement, row.agreement_pairs)}</td>
-                    <td>{formatPositionBias(row.first_shown_best, row.first_shown_best_by_chance)}</td>
-                    <td>{formatDate(row.last_submitted_at)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={rows}
+            rowKey={(row) => row.labeler_id}
+            columns={[
+              { header: "Labeler", cell: (row) => row.username ?? `#${row.labeler_id}` },
+              { header: "Submitted", cell: (row) => row.submitted },
+              { header: "Demonstrations", cell: (row) => row.demonstrations },
+              { header: "Rankings", cell: (row) => row.rankings },
+              { header: "Skipped", cell: (row) => row.skipped },
+              { header: "Last 24 h", cell: (row) => row.last_24h },
+              { header: "Tasks per hour", cell: (row) => formatCell(row.per_hour) },
+              {
+                header: "Median time per task",
+                cell: (row) => (row.median_time_ms == null ? "—" : `${(row.median_time_ms / 1000).toFixed(1)} s`),
+              },
+              {
+                header: "Agreement",
+                title: "Share of sample pairs ordered as another labeler of the same task did (ties left out)",
+                cell: (row) => formatAgreement(row.agreement, row.agreement_pairs),
+              },
+              {
+                header: "First shown ranked best",
+                title: "Position bias: how often the answer shown first was ranked best, against chance",
+                cell: (row) => formatPositionBias(row.first_shown_best, row.first_shown_best_by_chance),
+              },
+              { header: "Last submit", cell: (row) => formatDate(row.last_submitted_at) },
+            ]}
+          />
         )}
       />
     </section>
   );
 }
 
-/** "83% of 18 pairs"; a dash until the labeler shares a ranked task with someone. */
-export function formatAgreement(agreement: number | null, pairs: number): string {
+function formatAgreement(agreement: number | null, pairs: number): string {
   if (agreement == null || pairs === 0) return "—";
   return `${Math.round(agreement * 100)}% of ${pairs} ${pairs === 1 ? "pair" : "pairs"}`;
 }

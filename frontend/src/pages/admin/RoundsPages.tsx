@@ -3,7 +3,7 @@ import { ApiError, describeError, itemsOf } from "../../api/client";
 import { api } from "../../api/endpoints";
 import type { RoundMetrics, RoundScheduleSettings, TrainingJob, TrainingRound } from "../../api/types";
 import { LineChart, type Series } from "../../components/LineChart";
-import { Alert, CodeBlock, formatDate, Link, ProgressBar, ScreenView } from "../../components/ui";
+import { Alert, CodeBlock, DataTable, formatDate, Link, ProgressBar, ScreenView } from "../../components/ui";
 import { useAction, useRemote } from "../../hooks/useRemote";
 import { navigate } from "../../lib/router";
 
@@ -135,34 +135,17 @@ function PeriodicForm({ slug, initial }: { slug: string; initial: RoundScheduleS
 
 function RoundTable({ rounds }: { rounds: TrainingRound[] }) {
   return (
-    <div className="table-wrap">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Round</th>
-            <th scope="col">Status</th>
-            <th scope="col">Trigger</th>
-            <th scope="col">Start</th>
-            <th scope="col">Stages</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rounds.map((r) => (
-            <tr key={r.id}>
-              <td>
-                <Link to={`/manage/rounds/${r.id}`}>Round {r.number}</Link>
-              </td>
-              <td>
-                <span className={`status status-${r.status}`}>{r.status}</span>
-              </td>
-              <td>{r.trigger}</td>
-              <td>{formatDate(r.start_at ?? r.created_at)}</td>
-              <td>{r.jobs.map((j) => `${j.stage} ${j.step}/${j.total_steps}`).join(" · ")}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      rows={rounds}
+      rowKey={(r) => r.id}
+      columns={[
+        { header: "Round", cell: (r) => <Link to={`/manage/rounds/${r.id}`}>Round {r.number}</Link> },
+        { header: "Status", cell: (r) => <span className={`status status-${r.status}`}>{r.status}</span> },
+        { header: "Trigger", cell: (r) => r.trigger },
+        { header: "Start", cell: (r) => formatDate(r.start_at ?? r.created_at) },
+        { header: "Stages", cell: (r) => r.jobs.map((j) => `${j.stage} ${j.step}/${j.total_steps}`).join(" · ") },
+      ]}
+    />
   );
 }
 

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { itemsOf } from "../../api/client";
 import { api } from "../../api/endpoints";
 import type { Checkpoint } from "../../api/types";
-import { CodeBlock, formatDate, Link, ScreenView } from "../../components/ui";
+import { CodeBlock, DataTable, formatDate, Link, ScreenView } from "../../components/ui";
 import { useRemote } from "../../hooks/useRemote";
 import { Markdown } from "../../lib/markdown";
 
@@ -58,35 +58,28 @@ function CheckpointList({ slug }: { slug: string }) {
         screen={screen}
         onRetry={reload}
         render={(list: Checkpoint[]) => (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Stage</th>
-                  <th scope="col">Round</th>
-                  <th scope="col">Metrics</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((c) => (
-                  <tr key={c.id}>
-                    <td>{c.stage}</td>
-                    <td>{c.round_number ?? "—"}</td>
-                    <td>{metricText(c.metrics)}</td>
-                    <td>{formatDate(c.created_at)}</td>
-                    <td className="row">
-                      <Link to={`/ml/checkpoints/${c.id}`}>Details</Link>
-                      <a href={api.checkpointDownloadUrl(c.id)} download>
-                        Download
-                      </a>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            rows={list}
+            rowKey={(c) => c.id}
+            columns={[
+              { header: "Stage", cell: (c) => c.stage },
+              { header: "Round", cell: (c) => c.round_number ?? "—" },
+              { header: "Metrics", cell: (c) => metricText(c.metrics) },
+              { header: "Created", cell: (c) => formatDate(c.created_at) },
+              {
+                header: "Actions",
+                className: "row",
+                cell: (c) => (
+                  <>
+                    <Link to={`/ml/checkpoints/${c.id}`}>Details</Link>
+                    <a href={api.checkpointDownloadUrl(c.id)} download>
+                      Download
+                    </a>
+                  </>
+                ),
+              },
+            ]}
+          />
         )}
       />
       <CodeBlock title="Same list with curl" code={`curl -b cookies.txt "${location.origin}/api/checkpoints/?project=${slug}"`} />

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { ApiError, describeError, itemsOf } from "../../api/client";
 import { api } from "../../api/endpoints";
 import type { ExportCreate, ExportFormat, ExportJob, ExportKind, ExportOptionsInput, Project } from "../../api/types";
-import { Alert, CodeBlock, formatDate, ProgressBar, ScreenView } from "../../components/ui";
+import { Alert, CodeBlock, DataTable, formatDate, ProgressBar, ScreenView } from "../../components/ui";
 import { useAction, useRemote } from "../../hooks/useRemote";
 
 const KINDS: [ExportKind, string][] = [
@@ -192,35 +192,40 @@ function ExportForm({ projects, onCreated }: { projects: Project[]; onCreated: (
 function ExportTable({ jobs, onChanged }: { jobs: ExportJob[]; onChanged: () => void }) {
   const repeat = useAction(async (id: string) => api.repeatExport(id));
   return (
-    <div className="table-wrap">
+    <>
       {repeat.error && <Alert>{describeError(repeat.error)}</Alert>}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Export</th>
-            <th scope="col">Status</th>
-            <th scope="col">Progress</th>
-            <th scope="col">Rows</th>
-            <th scope="col">Created</th>
-            <th scope="col">File</th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.map((job) => (
-            <tr key={job.id} data-testid={`export-${job.id}`}>
-              <td>
-                {job.project} · {job.kind} · {job.format}
-              </td>
-              <td>
+      <DataTable
+        rows={jobs}
+        rowKey={(job) => job.id}
+        rowTestId={(job) => `export-${job.id}`}
+        columns={[
+          { header: "Export", cell: (job) => `${job.project} · ${job.kind} · ${job.format}` },
+          {
+            header: "Status",
+            cell: (job) => (
+              <>
                 <span className={`status status-${job.status}`}>{job.status}</span>
                 {job.error && <div className="field-error">{job.error}</div>}
-              </td>
-              <td>
-                <ProgressBar value={job.rows_done} max={job.rows_total ?? (job.status === "succeeded" ? job.rows_done : 0)} label={`Export ${job.kind} progress`} />
-              </td>
-              <td>{job.rows_written}</td>
-              <td>{formatDate(job.created_at)}</td>
-              <td className="row">
+              </>
+            ),
+          },
+          {
+            header: "Progress",
+            cell: (job) => (
+              <ProgressBar
+                value={job.rows_done}
+                max={job.rows_total ?? (job.status === "succeeded" ? job.rows_done : 0)}
+                label={`Export ${job.kind} progress`}
+              />
+            ),
+          },
+          { header: "Rows", cell: (job) => job.rows_written },
+          { header: "Created", cell: (job) => formatDate(job.created_at) },
+          {
+            header: "File",
+            className: "row",
+            cell: (job) => (
+              <>
                 {job.status === "succeeded" && job.download_url ? (
                   <a href={job.download_url} download>
                     Download {job.kind}.{job.format}
@@ -228,7 +233,11 @@ function ExportTable({ jobs, onChanged }: { jobs: ExportJob[]; onChanged: () => 
                 ) : (
                   "—"
                 )}
-                {job.sha256 && <span className="muted" title="SHA-256">sha256 {job.sha256.slice(0, 12)}…</span>}
+                {job.sha256 && (
+                  <span className="muted" title="SHA-256">
+                    sha256 {job.sha256.slice(0, 12)}…
+                  </span>
+                )}
                 {ENDED.has(job.status) && (
                   <button
                     type="button"
@@ -240,11 +249,11 @@ function ExportTable({ jobs, onChanged }: { jobs: ExportJob[]; onChanged: () => 
                     Run again
                   </button>
                 )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+              </>
+            ),
+          },
+        ]}
+      />
+    </>
   );
 }
