@@ -82,7 +82,8 @@ class AvailableWorkOutput(serializers.Serializer):
 
 
 class ProjectOutput(serializers.ModelSerializer):
-    """A project. ``available`` (labelers only, else null): tasks of each kind they could claim now."""
+    """A project. ``available`` (labelers only, else null): tasks of each kind they could claim
+    now, counted up to 1000 (1000 means "1000 or more")."""
 
     available = serializers.SerializerMethodField()
 

@@ -153,6 +153,12 @@ def test_training_selectors_load_everything_in_fixed_queries(project, labeler, o
     assert selectors.rankings_count_since(project=project, since=timezone.now() - timedelta(days=1)) == 2
 
 
+def test_available_work_stops_counting_at_the_cap(project, labeler, monkeypatch):
+    RankingTaskFactory.create_batch(4, project=project)
+    monkeypatch.setattr(selectors, "AVAILABLE_CAP", 3)
+    assert selectors.available_work(user=labeler, projects=[project])[project.pk] == {"demonstration": 0, "ranking": 3}
+
+
 def test_projects_endpoint_shows_available_work_to_labelers_only(api, project, labeler, engineer):
     RankingTaskFactory(project=project)
     mine = api(labeler).get("/api/projects/").json()["results"][0]

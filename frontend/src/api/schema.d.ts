@@ -1044,7 +1044,10 @@ export interface components {
             /** @default 1800 */
             lease_seconds: number;
         };
-        /** @description A project. ``available`` (labelers only, else null): tasks of each kind they could claim now. */
+        /**
+         * @description A project. ``available`` (labelers only, else null): tasks of each kind they could claim
+         *     now, counted up to 1000 (1000 means "1000 or more").
+         */
         ProjectOutput: {
             readonly id: number;
             slug: string;

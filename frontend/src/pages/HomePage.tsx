@@ -45,6 +45,13 @@ function MyStats() {
   );
 }
 
+// The API counts waiting work up to 1000; that value means "1000 or more".
+const AVAILABLE_CAP = 1000;
+
+export function waiting(count: number): string {
+  return count >= AVAILABLE_CAP ? `${AVAILABLE_CAP.toLocaleString("en-US")}+` : String(count);
+}
+
 function ProjectCards({ projects, isLabeler, isAdmin }: { projects: Project[]; isLabeler: boolean; isAdmin: boolean }) {
   return (
     <ul className="cards" aria-label="Projects">
@@ -56,7 +63,8 @@ function ProjectCards({ projects, isLabeler, isAdmin }: { projects: Project[]; i
             <h2>{project.name}</h2>
             {project.available && (
               <p>
-                Waiting for you: <strong>{demo}</strong> demonstration{demo === 1 ? "" : "s"}, <strong>{rank}</strong> ranking{rank === 1 ? "" : "s"}
+                Waiting for you: <strong>{waiting(demo)}</strong> demonstration{demo === 1 ? "" : "s"}, <strong>{waiting(rank)}</strong>{" "}
+                ranking{rank === 1 ? "" : "s"}
               </p>
             )}
             <div className="row">
