@@ -34,32 +34,40 @@ def project_get(*, slug: str, include_inactive: bool = False) -> Project:
     return project
 
 
-# Open tasks with a free slot that the labeler has not done, skipped or been leased (a lapsed
-# lease of their own does not count): the same rule as the claim query in
-# labeling.services.assignments. Counted per project and kind up to a cap, through the queue's
-# index, so the count costs the same on a project of 100 tasks and one of a million.
+# A task ``t`` that labeler %(labeler)s may claim at %(now)s, once it is open: they have not
+# done it, skipped it or leased it (a lapsed lease of their own does not count), and it has a
+# free slot (submissions plus live leases below its overlap). The claim's candidate query
+# (labeling.services.assignments) and the available-work counts share it.
+CLAIMABLE_SQL = """
+  NOT EXISTS (
+    SELECT 1 FROM labeling_assignment mine
+    WHERE mine.task_id = t.id AND mine.labeler_id = %(labeler)s
+      AND mine.status IN ('active', 'submitted', 'skipped')
+      AND NOT (mine.status = 'active' AND mine.expires_at <= %(now)s)
+  )
+  AND t.submitted_count + (
+    SELECT count(*) FROM labeling_assignment live
+    WHERE live.task_id = t.id AND live.status = 'active' AND live.expires_at > %(now)s
+  ) < t.overlap"""
+
+# Claimable tasks per project and kind, counted up to a cap through the queue's index, so the
+# count costs the same on a project of 100 tasks and one of a million.
 AVAILABLE_CAP = 1000
-_AVAILABLE_SQL = """
+_AVAILABLE_SQL = (
+    """
 SELECT p.id, k.kind, (
   SELECT count(*) FROM (
     SELECT 1 FROM labeling_task t
-    WHERE t.project_id = p.id AND t.kind = k.kind AND t.status = 'open'
-      AND NOT EXISTS (
-        SELECT 1 FROM labeling_assignment mine
-        WHERE mine.task_id = t.id AND mine.labeler_id = %(labeler)s
-          AND mine.status IN ('active', 'submitted', 'skipped')
-          AND NOT (mine.status = 'active' AND mine.expires_at <= %(now)s)
-      )
-      AND t.submitted_count + (
-        SELECT count(*) FROM labeling_assignment live
-        WHERE live.task_id = t.id AND live.status = 'active' AND live.expires_at > %(now)s
-      ) < t.overlap
+    WHERE t.project_id = p.id AND t.kind = k.kind AND t.status = 'open' AND"""
+    + CLAIMABLE_SQL
+    + """
     LIMIT %(cap)s
   ) capped
 )
 FROM labeling_project p CROSS JOIN (SELECT 'demonstration' AS kind UNION ALL SELECT 'ranking') k
 WHERE p.id IN ({projects})
 """
+)
 
 
 def available_work(*, user: AbstractBaseUser, projects: list[Project]) -> dict[int, dict[str, int]]:
@@ -69,14 +77,6 @@ def available_work(*, user: AbstractBaseUser, projects: list[Project]) -> dict[i
     if not projects:
         return counts
     params = {"labeler": user.pk, "now": connection.ops.adapt_datetimefield_value(timezone.now()), "cap": AVAILABLE_CAP}
-    params.update({f"p{i}": p.pk for i, p in enumerate(projects)})
-    sql = _AVAILABLE_SQL.format(projects=", ".join(f"%(p{i})s" for i in range(len(projects))))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for project_id, kind, n in cursor.fetchall():
-            counts[project_id][kind] = n
-    return counts
-    params = {"labeler": user.pk, "now": connection.ops.adapt_datetimefield_value(timezone.now())}
     params.update({f"p{i}": p.pk for i, p in enumerate(projects)})
     sql = _AVAILABLE_SQL.format(projects=", ".join(f"%(p{i})s" for i in range(len(projects))))
     with connection.cursor() as cursor:

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, NotFound
 from labeling.models import Assignment, Project, Task
+from labeling.selectors import CLAIMABLE_SQL
 from labeling.sql import hot_cursor, instance, param_datetime, param_json, read_datetime, read_json
 
 # Kind None asks for any work. Ranking comes first: ranking tasks carry the current policy's
@@ -40,16 +41,7 @@ _CANDIDATE_SQL = """
 SELECT t.id
 FROM labeling_task t
 WHERE t.project_id = %(project)s AND t.kind = %(kind)s AND t.status = 'open'{exclude}
-  AND NOT EXISTS (
-    SELECT 1 FROM labeling_assignment mine
-    WHERE mine.task_id = t.id AND mine.labeler_id = %(labeler)s
-      AND mine.status IN ('active', 'submitted', 'skipped')
-      AND NOT (mine.status = 'active' AND mine.expires_at <= %(now)s)
-  )
-  AND t.submitted_count + (
-    SELECT count(*) FROM labeling_assignment live
-    WHERE live.task_id = t.id AND live.status = 'active' AND live.expires_at > %(now)s
-  ) < t.overlap
+  AND""" + CLAIMABLE_SQL + """
 ORDER BY t.priority, t.id
 LIMIT 1
 {lock}
