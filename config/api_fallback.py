@@ -10,9 +10,9 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     message = f"No API endpoint at {request.path}: see /api/docs/ for the endpoints."
     if not request.path.endswith("/"):
         try:
-            resolve(request.path + "/")
+            with_slash = resolve(request.path + "/").url_name
         except Resolver404:
-            pass
-        else:
+            with_slash = None
+        if with_slash not in (None, "api-not-found"):  # a real endpoint, not this fallback again
             message = f"No API endpoint at {request.path}: API paths end with a slash ({request.path}/)."
     return JsonResponse({"error": {"code": "not_found", "message": message}}, status=404)

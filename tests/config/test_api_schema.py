@@ -92,4 +92,5 @@ def test_unknown_api_paths_answer_json_404s(client):
         jsonschema.validate(answer.json(), ERROR_SCHEMA)
     hint = client.get("/api/me").json()["error"]["message"]
     assert "end with a slash (/api/me/)" in hint
+    assert "slash" not in client.get("/api/nope").json()["error"]["message"], "no hint towards another missing path"
     assert client.get("/some/frontend/route").status_code in (200, 503), "the SPA still answers outside /api/"
